@@ -1,0 +1,103 @@
+"""Contracts of the accounts service: customers, parcels (APN), service connections, accounts."""
+from marshmallow import Schema, fields, validate
+
+from cis_contracts.registry import EVENT, RPC_REQUEST, RPC_RESPONSE, message
+
+APN_PATTERN = r"^\d{3}-\d{3}-\d{3}$"
+CUSTOMER_CLASSES = ("residential", "multi_family", "commercial", "irrigation", "agency")
+
+
+class AddressSchema(Schema):
+    line1 = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    line2 = fields.String(load_default=None, allow_none=True)
+    city = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    state = fields.String(load_default="CA", validate=validate.Length(equal=2))
+    zip = fields.String(required=True, validate=validate.Regexp(r"^\d{5}(-\d{4})?$", error="Not a ZIP code."))
+
+
+@message("accounts.create_customer_request.v1", RPC_REQUEST, "Create a customer (person or organisation billed).",
+         rpc="accounts.create_customer")
+class CreateCustomerRequest(Schema):
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(load_default=None, allow_none=True)
+    phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    mailing_address = fields.Nested(AddressSchema, required=True)
+    preferred_language = fields.String(load_default="en", validate=validate.Length(min=2, max=8))
+
+
+@message("accounts.customer.v1", RPC_RESPONSE, "A customer as stored.", rpc="accounts.create_customer")
+class CustomerSchema(CreateCustomerRequest):
+    customer_id = fields.String(required=True)
+
+
+@message("accounts.create_parcel_request.v1", RPC_REQUEST, "Record a parcel by its Assessor's Parcel Number.",
+         rpc="accounts.create_parcel")
+class CreateParcelRequest(Schema):
+    apn = fields.String(required=True, validate=validate.Regexp(APN_PATTERN, error="APN must look like 123-456-789."))
+    situs_address = fields.Nested(AddressSchema, required=True)
+    owner_of_record = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    owner_mailing_address = fields.Nested(AddressSchema, load_default=None, allow_none=True)
+
+
+@message("accounts.parcel.v1", RPC_RESPONSE, "A parcel as stored.", rpc="accounts.create_parcel")
+class ParcelSchema(CreateParcelRequest):
+    pass
+
+
+@message("accounts.authorize_connection_request.v1", RPC_REQUEST,
+         "Authorize a metered service connection on a parcel.", rpc="accounts.authorize_connection")
+class AuthorizeConnectionRequest(Schema):
+    apn = fields.String(required=True, validate=validate.Regexp(APN_PATTERN, error="APN must look like 123-456-789."))
+    service_type = fields.String(load_default="water", validate=validate.OneOf(["water", "fire", "irrigation"]))
+    authorized_meter_size = fields.String(required=True, validate=validate.OneOf(
+        ["5/8", "3/4", "1", "1.5", "2", "3", "4", "6", "8"]))
+    dwelling_units = fields.Integer(load_default=1, validate=validate.Range(min=1))
+
+
+@message("accounts.connection.v1", RPC_RESPONSE, "A service connection as stored.", rpc="accounts.authorize_connection")
+class ConnectionSchema(AuthorizeConnectionRequest):
+    connection_id = fields.String(required=True)
+    status = fields.String(required=True)
+
+
+@message("accounts.open_account_request.v1", RPC_REQUEST,
+         "Open an account: a customer taking service at a connection.", rpc="accounts.open_account")
+class OpenAccountRequest(Schema):
+    customer_id = fields.String(required=True)
+    connection_id = fields.String(required=True)
+    customer_class = fields.String(load_default="residential", validate=validate.OneOf(CUSTOMER_CLASSES))
+    opened_on = fields.Date(load_default=None, allow_none=True)
+    bill_cycle = fields.String(load_default="1", validate=validate.Length(min=1, max=10))
+
+
+@message("accounts.account.v1", RPC_RESPONSE, "An account with its customer, connection and parcel.",
+         rpc="accounts.get_account")
+class AccountSchema(Schema):
+    account_id = fields.String(required=True)
+    status = fields.String(required=True)
+    customer_class = fields.String(required=True)
+    bill_cycle = fields.String(required=True)
+    opened_on = fields.Date(required=True)
+    customer = fields.Nested(CustomerSchema, required=True)
+    connection = fields.Nested(ConnectionSchema, required=True)
+    parcel = fields.Nested(ParcelSchema, required=True)
+
+
+@message("accounts.account_opened.v1", EVENT, "An account was opened; others build their view of it from this.")
+class AccountOpened(Schema):
+    account_id = fields.String(required=True)
+    customer_id = fields.String(required=True)
+    customer_name = fields.String(required=True)
+    email = fields.Email(required=True, allow_none=True)
+    phone = fields.String(required=True, allow_none=True)
+    preferred_language = fields.String(required=True)
+    mailing_address = fields.Nested(AddressSchema, required=True)
+    service_address = fields.Nested(AddressSchema, required=True)
+    apn = fields.String(required=True)
+    owner_of_record = fields.String(required=True)
+    connection_id = fields.String(required=True)
+    authorized_meter_size = fields.String(required=True)
+    dwelling_units = fields.Integer(required=True)
+    customer_class = fields.String(required=True)
+    bill_cycle = fields.String(required=True)
+    opened_on = fields.Date(required=True)

@@ -1,0 +1,145 @@
+"""`reliable_handler`: a message entrypoint that never loses or silently drops a message.
+
+nameko's own handlers ack and drop a message whose handler raised. Here:
+  * an undecodable body or an envelope/payload that fails its contract goes straight to
+    the queue's dead-letter queue, with the reason (retrying cannot fix it);
+  * any other error is retried through the queue's retry queue with exponential back-off;
+    after CIS_MAX_DELIVERY_ATTEMPTS attempts the message goes to the dead-letter queue
+    with its last error;
+  * the original is acked only after the copy is confirmed by the broker, so a crash in
+    between gives a duplicate (which the handler's inbox ignores), never a loss.
+The handler receives (envelope, payload) already validated against the contract.
+"""
+import json
+import logging
+import traceback
+from datetime import datetime, timezone
+from functools import partial
+
+import eventlet
+from kombu import Connection, Producer
+from marshmallow import ValidationError
+from nameko.messaging import Consumer, QueueConsumer
+
+from cis_contracts.envelope import open_envelope
+from cis_runtime import config
+from cis_runtime.errors import InvalidMessage
+from cis_runtime.topology import EVENTS_EXCHANGE, consumer_queues, declare, retry_delay_ms
+
+log = logging.getLogger(__name__)
+
+ATTEMPT_HEADER = "x-cis-attempt"
+ERROR_HEADER = "x-cis-error"
+
+
+class ReliableQueueConsumer(QueueConsumer):
+    """nameko's queue consumer, plus dead-lettering of bodies that cannot be decoded."""
+
+    def setup(self):
+        super().setup()
+        self._publish_lock = eventlet.semaphore.Semaphore()
+        self._producer = None
+
+    def get_consumers(self, consumer_cls, channel):
+        consumers = super().get_consumers(consumer_cls, channel)
+        for provider, consumer in self._consumers.items():
+            consumer.on_decode_error = partial(self._on_decode_error, provider)
+        return consumers
+
+    def _on_decode_error(self, provider, message, exc):
+        self.forward(message, f"{provider.queue.name}.dlq", message.body, {
+            ERROR_HEADER: f"undecodable message body: {exc}"})
+        self.ack_message(message)
+
+    def forward(self, message, queue_name: str, body, headers: dict, expiration_ms: int | None = None):
+        """Publish a copy of `message` to `queue_name` (default exchange) and wait for the confirm."""
+        with self._publish_lock:
+            if self._producer is None:
+                connection = Connection(self.amqp_uri, transport_options={"confirm_publish": True})
+                self._producer = Producer(connection.channel())
+            all_headers = dict(message.headers or {})
+            all_headers.update(headers)
+            properties = {"message_id": message.properties.get("message_id")}
+            if expiration_ms is not None:
+                properties["expiration"] = str(expiration_ms)
+            try:
+                self._producer.publish(
+                    body, exchange="", routing_key=queue_name, headers=all_headers,
+                    content_type=message.content_type or "application/octet-stream",
+                    content_encoding=message.content_encoding or "binary",
+                    delivery_mode=2, retry=True, **properties)
+            except Exception:
+                self._producer = None
+                raise
+
+    def kill(self):
+        self._producer = None
+        super().kill()
+
+
+class ReliableHandler(Consumer):
+    queue_consumer = ReliableQueueConsumer()
+
+    def __init__(self, *message_names, exchange=EVENTS_EXCHANGE, **kwargs):
+        self.message_names = list(message_names)
+        self.exchange_name = exchange
+        super().__init__(queue=None, requeue_on_error=False, **kwargs)
+
+    def setup(self):
+        queue_name = f"{self.container.service_name}.{self.method_name}"
+        queues = consumer_queues(queue_name, self.exchange_name, self.message_names)
+        with Connection(config.amqp_uri()) as connection:
+            declare(connection.default_channel, queues)
+        self.queue = queues[0]
+        super().setup()
+
+    def handle_message(self, body, message):
+        attempt = int((message.headers or {}).get(ATTEMPT_HEADER, 1))
+        try:
+            if isinstance(body, (bytes, str)):
+                body = json.loads(body)
+            envelope, payload = open_envelope(body)
+            if envelope["type"] + f".v{envelope['version']}" not in self.message_names:
+                raise InvalidMessage(f"{envelope['type']} v{envelope['version']} is not handled here")
+        except (ValidationError, InvalidMessage, ValueError, TypeError, KeyError) as exc:
+            self._dead_letter(message, attempt, f"invalid message: {_describe(exc)}")
+            return
+        context = {"correlation_id": envelope["correlation_id"], "message_id": envelope["message_id"],
+                   "attempt": attempt}
+        try:
+            self.container.spawn_worker(self, (envelope, payload), {}, context_data=context,
+                                        handle_result=partial(self.handle_result, message))
+        except Exception:  # container being killed: leave it for the broker to redeliver
+            self.queue_consumer.requeue_message(message)
+
+    def handle_result(self, message, worker_ctx, result=None, exc_info=None):
+        if exc_info is None:
+            self.queue_consumer.ack_message(message)
+            return result, exc_info
+        attempt = worker_ctx.data["attempt"]
+        error = "".join(traceback.format_exception_only(exc_info[0], exc_info[1])).strip()
+        if isinstance(exc_info[1], InvalidMessage) or attempt >= config.max_delivery_attempts():
+            self._dead_letter(message, attempt, error)
+        else:
+            delay = retry_delay_ms(attempt, config.retry_base_delay_ms())
+            log.warning("%s failed (attempt %s), retrying in %sms: %s", self.queue.name, attempt, delay, error)
+            self.queue_consumer.forward(message, f"{self.queue.name}.retry", message.body,
+                                        {ATTEMPT_HEADER: attempt + 1, ERROR_HEADER: error}, expiration_ms=delay)
+            self.queue_consumer.ack_message(message)
+        return result, exc_info
+
+    def _dead_letter(self, message, attempt: int, reason: str):
+        log.error("%s: dead-lettering message after %s attempt(s): %s", self.queue.name, attempt, reason)
+        self.queue_consumer.forward(message, f"{self.queue.name}.dlq", message.body, {
+            ATTEMPT_HEADER: attempt, ERROR_HEADER: reason[:4000],
+            "x-cis-failed-at": datetime.now(timezone.utc).isoformat()})
+        self.queue_consumer.ack_message(message)
+
+
+def _describe(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        return json.dumps(exc.normalized_messages(), sort_keys=True)
+    return f"{type(exc).__name__}: {exc}"
+
+
+reliable_handler = ReliableHandler.decorator

@@ -1,0 +1,42 @@
+"""RabbitMQ topology: exchanges, consumer queues, their retry and dead-letter queues.
+
+Declared by a deploy step (`python -m cis_runtime.edge.launch --declare`) before any
+service publishes, and again by each consumer at start-up; declarations are idempotent.
+
+For a consumer queue Q:
+  Q           bound to its exchange by each message name it handles
+  Q.retry     holds a failed message for its back-off delay (per-message TTL), then
+              dead-letters it back to Q through the default exchange
+  Q.dlq       where a message lands, with its error, after the last attempt
+"""
+from kombu import Exchange, Queue
+
+EVENTS_EXCHANGE = "cis.events"
+AMI_EXCHANGE = "ami.inbound"
+
+
+def exchange(name: str) -> Exchange:
+    return Exchange(name, type="topic", durable=True)
+
+
+def consumer_queues(queue_name: str, exchange_name: str, routing_keys: list[str]) -> list[Queue]:
+    ex = exchange(exchange_name)
+    from kombu import binding
+    main = Queue(queue_name, bindings=[binding(ex, routing_key=key) for key in routing_keys], durable=True)
+    retry = Queue(f"{queue_name}.retry", durable=True, queue_arguments={
+        "x-dead-letter-exchange": "", "x-dead-letter-routing-key": queue_name})
+    dead = Queue(f"{queue_name}.dlq", durable=True)
+    return [main, retry, dead]
+
+
+def declare(channel, queues: list[Queue]) -> None:
+    for queue in queues:
+        bound = queue.bind(channel)
+        for item in queue.bindings:
+            item.exchange.bind(channel).declare()
+        bound.declare()
+
+
+def retry_delay_ms(attempt: int, base_ms: int) -> int:
+    """Exponential back-off for the n-th retry (1-based), capped at five minutes."""
+    return min(base_ms * 2 ** (attempt - 1), 300_000)

@@ -1,0 +1,74 @@
+"""Unit of work: one database transaction holding state changes, outgoing events and
+the inbox record of the message being handled - all committed together or not at all.
+"""
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.orm import Session, sessionmaker
+
+from cis_contracts.envelope import make_envelope
+from cis_contracts.registry import get as get_contract
+from cis_runtime.clock import BusinessClock
+from cis_runtime.tables import add_runtime_tables
+
+_RUNTIME = add_runtime_tables(sa.MetaData())
+OUTBOX, INBOX = _RUNTIME["outbox"], _RUNTIME["inbox"]
+
+
+class UnitOfWork:
+    """Use as a context manager; call `commit()` to keep the work, otherwise it is rolled back."""
+
+    def __init__(self, session_factory: sessionmaker, producer: str, correlation_id: str | None = None):
+        self._session_factory = session_factory
+        self.producer = producer
+        self.correlation_id = correlation_id
+        self.session: Session | None = None
+
+    def __enter__(self) -> "UnitOfWork":
+        self.session = self._session_factory()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            self.session.rollback()
+        finally:
+            self.session.close()
+            self.session = None
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def today(self) -> date:
+        return BusinessClock(self.session).today()
+
+    def emit(self, message_name: str, payload: dict) -> str:
+        """Queue an event in the outbox; it leaves only if this unit of work commits.
+
+        The payload is dumped with the contract's schema, so Decimals become strings and a
+        producer cannot emit a message its own contract would reject.
+        """
+        rows = self.emit_many(message_name, [payload])
+        return rows[0]
+
+    def emit_many(self, message_name: str, payloads: list[dict]) -> list[str]:
+        contract = get_contract(message_name)
+        schema = contract.schema()
+        rows = []
+        for payload in payloads:
+            dumped = schema.dump(payload)
+            schema.load(dumped)  # the producer's own check that it honours its contract
+            envelope = make_envelope(message_name, self.producer, dumped, self.correlation_id)
+            rows.append({"message_id": envelope["message_id"], "message_name": message_name,
+                         "exchange": contract.exchange, "routing_key": message_name,
+                         "envelope": envelope})
+        if rows:
+            self.session.execute(OUTBOX.insert(), rows)
+        return [row["message_id"] for row in rows]
+
+    def first_delivery(self, message_id: str, consumer: str, message_name: str) -> bool:
+        """Record that `consumer` handled `message_id`; False if it already had (a redelivery)."""
+        inserted = self.session.execute(
+            insert(INBOX).values(message_id=message_id, consumer=consumer, message_name=message_name)
+            .on_conflict_do_nothing().returning(INBOX.c.message_id)).first()
+        return inserted is not None

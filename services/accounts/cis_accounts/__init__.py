@@ -1,0 +1,1 @@
+"""Accounts service: who takes water, where, through which authorized connection."""

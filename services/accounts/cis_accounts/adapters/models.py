@@ -1,0 +1,60 @@
+"""SQLAlchemy models of the accounts database (the migrations create exactly these)."""
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from cis_runtime.tables import add_runtime_tables
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+add_runtime_tables(Base.metadata)
+ids = sa.Sequence("accounts_ids", metadata=Base.metadata)
+
+
+class Customer(Base):
+    __tablename__ = "customers"
+    customer_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    name: Mapped[str] = mapped_column(sa.Text)
+    email: Mapped[str | None] = mapped_column(sa.Text)
+    phone: Mapped[str | None] = mapped_column(sa.Text)
+    mailing_address: Mapped[dict] = mapped_column(JSONB)
+    preferred_language: Mapped[str] = mapped_column(sa.Text)
+
+
+class Parcel(Base):
+    __tablename__ = "parcels"
+    apn: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    situs_address: Mapped[dict] = mapped_column(JSONB)
+    owner_of_record: Mapped[str] = mapped_column(sa.Text)
+    owner_mailing_address: Mapped[dict | None] = mapped_column(JSONB)
+
+
+class Connection(Base):
+    __tablename__ = "connections"
+    connection_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    apn: Mapped[str] = mapped_column(sa.ForeignKey("parcels.apn"), index=True)
+    service_type: Mapped[str] = mapped_column(sa.Text)
+    authorized_meter_size: Mapped[str] = mapped_column(sa.Text)
+    dwelling_units: Mapped[int] = mapped_column(sa.Integer)
+    status: Mapped[str] = mapped_column(sa.Text)
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+    __table_args__ = (
+        # One open account per connection, enforced by the database.
+        sa.Index("accounts_one_open_per_connection", "connection_id", unique=True,
+                 postgresql_where=sa.text("status = 'open'")),
+    )
+    account_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(sa.ForeignKey("customers.customer_id"), index=True)
+    connection_id: Mapped[str] = mapped_column(sa.ForeignKey("connections.connection_id"))
+    customer_class: Mapped[str] = mapped_column(sa.Text)
+    bill_cycle: Mapped[str] = mapped_column(sa.Text)
+    opened_on: Mapped[date] = mapped_column(sa.Date)
+    status: Mapped[str] = mapped_column(sa.Text)
