@@ -160,3 +160,67 @@ def rpc():
 
     with ClusterRpcProxy({"AMQP_URI": config.amqp_uri()}, timeout=15) as proxy:
         yield proxy
+
+
+def wait_for(predicate, timeout: float = 15.0, interval: float = 0.1, message: str = "condition"):
+    """Poll `predicate` until it returns a truthy value; returns it, or fails the test."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {message}")
+        time.sleep(interval)
+
+
+@pytest.fixture
+def publish():
+    """`publish(contract_name, payload)` publishes an enveloped message the way producers do
+    (to the contract's exchange, routing key = name, confirmed); returns the envelope.
+    `publish(contract_name, envelope=...)` publishes a ready envelope (or any JSON) as is."""
+    import json
+
+    from kombu import Connection, Producer
+
+    from cis_contracts.envelope import make_envelope
+    from cis_contracts.registry import get
+    from cis_runtime import config
+    from cis_runtime.topology import exchange
+
+    connection = Connection(config.amqp_uri(), transport_options={"confirm_publish": True})
+    producer = Producer(connection.channel())
+
+    def send(name: str, payload: dict | None = None, envelope=None, producer_name: str = "test"):
+        body = envelope if envelope is not None else make_envelope(name, producer_name, payload)
+        ex = exchange(get(name).exchange)
+        producer.publish(json.dumps(body) if not isinstance(body, (bytes, str)) else body,
+                         exchange=ex, routing_key=name, declare=[ex], content_type="application/json",
+                         content_encoding="utf-8", delivery_mode=2)
+        return body
+
+    yield send
+    connection.release()
+
+
+def dead_letters(queue_name: str) -> list:
+    """Drain and return (headers, body) of every message in `queue_name`.dlq."""
+    import json
+
+    from kombu import Connection
+
+    from cis_runtime import config
+
+    found = []
+    with Connection(config.amqp_uri()) as connection:
+        channel = connection.default_channel
+        while (message := channel.basic_get(f"{queue_name}.dlq", no_ack=True)) is not None:
+            body = message.body
+            try:
+                body = json.loads(body)
+            except ValueError:
+                pass
+            found.append((message.headers, body))
+    return found

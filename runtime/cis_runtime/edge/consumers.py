@@ -61,7 +61,7 @@ class ReliableQueueConsumer(QueueConsumer):
             all_headers.update(headers)
             properties = {"message_id": message.properties.get("message_id")}
             if expiration_ms is not None:
-                properties["expiration"] = str(expiration_ms)
+                properties["expiration"] = expiration_ms / 1000  # kombu takes seconds
             try:
                 self._producer.publish(
                     body, exchange="", routing_key=queue_name, headers=all_headers,

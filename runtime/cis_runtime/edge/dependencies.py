@@ -29,8 +29,12 @@ class Database(DependencyProvider):
     The unit of work carries the worker's correlation id into every event it emits.
     """
 
+    def __init__(self, service: str | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.database_of = service  # another service's database: only for runtime tests
+
     def setup(self):
-        self.service = self.container.service_name
+        self.service = self.database_of or self.container.service_name
         self.session_factory = sessionmaker(bind=engine_for(self.service), expire_on_commit=False)
 
     def get_dependency(self, worker_ctx):
