@@ -5,6 +5,7 @@ CIS_DB_PREFIX    prefix of every service database (cis_ -> cis_billing)
 <SERVICE>_DATABASE_URL  overrides one service's full URL
 CIS_AMQP_URI     broker URL including vhost    (amqp://guest:guest@127.0.0.1:5672/)
 CIS_SMTP_HOST / CIS_SMTP_PORT  the mail relay notifications sends through
+CIS_GATEWAY_BIND / CIS_GATEWAY_PORT  where the gateway listens (127.0.0.1:8000)
 """
 import os
 
@@ -65,6 +66,6 @@ def nameko_config(service: str) -> dict:
         # nameko issue #428: prefetch above the worker pool starves heartbeats.
         "PREFETCH_COUNT": max_workers,
         "HEARTBEAT": 20,
-        "WEB_SERVER_ADDRESS": f"127.0.0.1:{gateway_port()}",
+        "WEB_SERVER_ADDRESS": f"{env('CIS_GATEWAY_BIND', '127.0.0.1')}:{gateway_port()}",
         "SERIALIZER": "json",
     }

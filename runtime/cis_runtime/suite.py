@@ -1,0 +1,103 @@
+"""Run the whole suite as OS processes, one per service, the way the README starts it.
+
+    python -m cis_runtime.suite demo      # prepare, start everything, seed a demo district, wait
+
+Used by `bin/demo` and by the end-to-end tests (class `Suite`), so the tests start the
+services exactly as a District would.
+"""
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from cis_runtime import config
+
+ROOT = Path(__file__).resolve().parents[2]
+PYTHON = sys.executable
+SERVICE_ORDER = ("accounts", "metering", "billing", "collections", "notifications", "gateway")
+
+
+class Suite:
+    def __init__(self, log_dir: Path, env: dict | None = None):
+        self.log_dir = Path(log_dir)
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        self.env = {**os.environ, **(env or {}), "PYTHONUNBUFFERED": "1"}
+        self.processes: dict[str, subprocess.Popen] = {}
+
+    def prepare(self) -> None:
+        """Create and migrate databases and declare every queue before anything publishes."""
+        subprocess.run([PYTHON, "-m", "cis_runtime.edge.launch", *SERVICE_ORDER, "--prepare"],
+                       env=self.env, check=True, cwd=ROOT)
+
+    def start(self, service: str, timeout: float = 60) -> subprocess.Popen:
+        log = open(self.log_dir / f"{service}.log", "ab")
+        process = subprocess.Popen([PYTHON, "-m", "cis_runtime.edge.launch", service], env=self.env,
+                                   stdout=subprocess.PIPE, stderr=log, cwd=ROOT)
+        deadline = time.monotonic() + timeout
+        for line in process.stdout:  # the launcher prints READY once its container runs
+            log.write(line)
+            if line.startswith(b"READY"):
+                break
+            if time.monotonic() > deadline:
+                break
+        else:
+            raise RuntimeError(f"{service} exited before it was ready; see {self.log_dir / service}.log")
+        process.stdout.close()
+        self.processes[service] = process
+        return process
+
+    def start_all(self) -> None:
+        for service in SERVICE_ORDER:
+            self.start(service)
+
+    def kill(self, service: str) -> None:
+        """SIGKILL: no clean shutdown, as when a machine dies."""
+        process = self.processes.pop(service)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+
+    def stop(self) -> None:
+        for service, process in reversed(list(self.processes.items())):
+            process.send_signal(signal.SIGTERM)
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        self.processes.clear()
+
+    @property
+    def gateway_url(self) -> str:
+        return f"http://127.0.0.1:{self.env.get('CIS_GATEWAY_PORT', config.gateway_port())}"
+
+
+def demo() -> None:
+    from cis_runtime.demo import seed_demo_district
+    from cis_runtime.mailsink import start_mail_sink
+
+    var = ROOT / "var"
+    mail_host, mail_port = config.smtp_address()
+    sink = start_mail_sink(mail_host, mail_port, var / "mail")
+    suite = Suite(var / "log", {"CIS_COLLECTIONS_POLL_SECONDS": "5"})
+    try:
+        suite.prepare()
+        suite.start_all()
+        summary = seed_demo_district(suite.gateway_url)
+        print(f"\nThe suite is running. Staff web UI and API: {suite.gateway_url}/")
+        print(summary)
+        print(f"Mail sent by notifications is saved under {var / 'mail'}; logs under {var / 'log'}.")
+        print("Press Ctrl-C to stop everything.")
+        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+    finally:
+        print("stopping...")
+        suite.stop()
+        sink.stop()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["demo"]:
+        sys.exit(__doc__)
+    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    demo()
