@@ -1,0 +1,1 @@
+"""Billing service: tariffs as data, bill runs, bills, the account ledger and payments."""

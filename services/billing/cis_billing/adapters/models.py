@@ -1,0 +1,114 @@
+"""SQLAlchemy models of the billing database (the migrations create exactly these)."""
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from cis_runtime.tables import add_runtime_tables
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+add_runtime_tables(Base.metadata)
+ids = sa.Sequence("billing_ids", metadata=Base.metadata)
+MONEY = sa.Numeric(12, 2)
+
+
+class Account(Base):
+    """Billing's view of an account, kept from accounts.account_opened.v1."""
+    __tablename__ = "accounts"
+    account_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    bill_cycle: Mapped[str] = mapped_column(sa.Text, index=True)
+    customer_class: Mapped[str] = mapped_column(sa.Text)
+    authorized_meter_size: Mapped[str] = mapped_column(sa.Text)
+    opened_on: Mapped[date] = mapped_column(sa.Date)
+    status: Mapped[str] = mapped_column(sa.Text)
+
+
+class Tariff(Base):
+    """An adopted tariff version: the rates as data, with the act that adopted them."""
+    __tablename__ = "tariffs"
+    tariff_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    version: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    effective_from: Mapped[date] = mapped_column(sa.Date)
+    document: Mapped[dict] = mapped_column(JSONB)
+    adopted_by: Mapped[str] = mapped_column(sa.Text)
+
+
+class BillRun(Base):
+    __tablename__ = "bill_runs"
+    __table_args__ = (sa.UniqueConstraint("cycle", "period_start", "period_end", name="bill_runs_once_per_period"),)
+    run_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    cycle: Mapped[str] = mapped_column(sa.Text)
+    period_start: Mapped[date] = mapped_column(sa.Date)
+    period_end: Mapped[date] = mapped_column(sa.Date)
+    issued_on: Mapped[date] = mapped_column(sa.Date)  # the business date the run was started
+    status: Mapped[str] = mapped_column(sa.Text)
+
+
+class BillRunAccount(Base):
+    """The accounts a run covers, fixed when it starts; outcome null = still to do."""
+    __tablename__ = "bill_run_accounts"
+    __table_args__ = (sa.Index("bill_run_accounts_to_do", "run_id", "account_id",
+                               postgresql_where=sa.text("outcome IS NULL")),)
+    run_id: Mapped[str] = mapped_column(sa.ForeignKey("bill_runs.run_id"), primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.account_id"), primary_key=True)
+    outcome: Mapped[str | None] = mapped_column(sa.Text)  # billed | exception
+    reason: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class Bill(Base):
+    __tablename__ = "bills"
+    __table_args__ = (
+        # At most one bill per account per period, whatever runs or restarts happen.
+        sa.UniqueConstraint("account_id", "period_start", "period_end", name="bills_one_per_account_period"),)
+    bill_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.account_id"))
+    bill_run_id: Mapped[str] = mapped_column(sa.ForeignKey("bill_runs.run_id"), index=True)
+    period_start: Mapped[date] = mapped_column(sa.Date)
+    period_end: Mapped[date] = mapped_column(sa.Date)
+    issued_on: Mapped[date] = mapped_column(sa.Date)
+    due_on: Mapped[date] = mapped_column(sa.Date)
+    total: Mapped[Decimal] = mapped_column(MONEY)
+
+
+class BillLine(Base):
+    __tablename__ = "bill_lines"
+    bill_id: Mapped[str] = mapped_column(sa.ForeignKey("bills.bill_id"), primary_key=True)
+    line_no: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    description: Mapped[str] = mapped_column(sa.Text)
+    quantity: Mapped[Decimal] = mapped_column(sa.Numeric)
+    unit: Mapped[str] = mapped_column(sa.Text)
+    rate: Mapped[Decimal] = mapped_column(sa.Numeric)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    rule: Mapped[str] = mapped_column(sa.Text)
+    tariff_id: Mapped[str] = mapped_column(sa.Text)
+    tariff_version: Mapped[int] = mapped_column(sa.Integer)
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+    __table_args__ = (
+        # A replayed bank or lockbox file must not post the same payment twice.
+        sa.Index("payments_once_per_reference", "account_id", "reference", "method", unique=True),)
+    payment_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.account_id"))
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    method: Mapped[str] = mapped_column(sa.Text)
+    reference: Mapped[str] = mapped_column(sa.Text)
+    received_on: Mapped[date] = mapped_column(sa.Date)
+
+
+class LedgerEntry(Base):
+    """The account ledger: bills positive, payments negative; the balance is the sum."""
+    __tablename__ = "ledger_entries"
+    entry_id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.account_id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.Text)  # bill | payment
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    posted_on: Mapped[date] = mapped_column(sa.Date)
+    reference: Mapped[str] = mapped_column(sa.Text)  # bill_id or payment_id

@@ -1,0 +1,63 @@
+"""Billing service entrypoints (nameko): validate with the contract, run the use case, dump the result."""
+import logging
+
+from nameko.rpc import rpc
+from nameko.timer import timer
+
+from cis_billing.service_layer import bill_runs, services
+from cis_contracts.registry import get as contract
+from cis_runtime import config
+from cis_runtime.edge.clock_rpc import BusinessClockRpc
+from cis_runtime.edge.consumers import reliable_handler
+from cis_runtime.edge.dependencies import Database, RelayDependency, TimedRpcProxy
+from cis_runtime.validation import load_request
+
+log = logging.getLogger(__name__)
+
+BILL_RUN_POLL_SECONDS = float(config.env("CIS_BILL_RUN_POLL_SECONDS", "1"))
+
+
+class Service(BusinessClockRpc):
+    name = "billing"
+    db = Database()
+    outbox = RelayDependency()
+    metering = TimedRpcProxy("metering")
+
+    @reliable_handler("accounts.account_opened.v1")
+    def on_account_opened(self, envelope, payload):
+        with self.db() as uow:
+            if not uow.first_delivery(envelope["message_id"], "billing.on_account_opened",
+                                      "accounts.account_opened.v1"):
+                return
+            services.record_account_opened(uow, payload)
+            uow.commit()
+
+    @rpc
+    def start_bill_run(self, request):
+        with self.db() as uow:
+            result = bill_runs.start_bill_run(uow, load_request("billing.start_bill_run_request.v1", request))
+        return contract("billing.bill_run.v1").schema().dump(result)
+
+    @rpc
+    def get_bill_run(self, run_id):
+        with self.db() as uow:
+            return contract("billing.bill_run.v1").schema().dump(bill_runs.get_bill_run(uow, run_id))
+
+    @rpc
+    def post_payment(self, request):
+        with self.db() as uow:
+            result = services.post_payment(uow, load_request("billing.post_payment_request.v1", request))
+        return contract("billing.payment.v1").schema().dump(result)
+
+    @rpc
+    def account_statement(self, account_id):
+        with self.db() as uow:
+            return contract("billing.account_statement.v1").schema().dump(services.account_statement(uow, account_id))
+
+    @timer(interval=BILL_RUN_POLL_SECONDS)
+    def execute_bill_runs(self):
+        """Carries requested and interrupted bill runs forward (a restart resumes them here)."""
+        try:
+            bill_runs.execute_due_bill_runs(self.db, self.metering.get_consumption)
+        except Exception:  # metering down or slow: the run stays open and the next tick retries
+            log.exception("bill run execution interrupted; will retry")

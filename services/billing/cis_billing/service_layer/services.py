@@ -1,0 +1,103 @@
+"""Billing use cases other than the bill run: the accounts view, payments, statements.
+
+Each runs in one unit of work: state, ledger, events and inbox commit together.
+"""
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+
+from cis_billing.adapters.models import Account, Bill, BillLine, LedgerEntry, Payment, ids
+from cis_billing.domain.billing import next_identifier, payment_ledger_amount
+from cis_runtime.errors import Conflict, NotFound
+
+
+def next_id(uow, prefix: str) -> str:
+    return next_identifier(prefix, uow.session.execute(ids.next_value()).scalar())
+
+
+def next_ids(uow, prefix: str, count: int) -> list[str]:
+    values = uow.session.scalars(sa.text("select nextval('billing_ids') from generate_series(1, :n)"),
+                                 {"n": count}).all()
+    return [next_identifier(prefix, value) for value in values]
+
+
+def record_account_opened(uow, payload: dict) -> None:
+    """Keep billing's view of a newly opened account (a repeated event changes nothing)."""
+    uow.session.execute(insert(Account.__table__).values(
+        account_id=payload["account_id"], bill_cycle=payload["bill_cycle"],
+        customer_class=payload["customer_class"], authorized_meter_size=payload["authorized_meter_size"],
+        opened_on=payload["opened_on"], status="open").on_conflict_do_nothing(index_elements=["account_id"]))
+
+
+def balances(uow, account_ids: list[str]) -> dict[str, Decimal]:
+    """What each account owes now (the sum of its ledger); accounts without entries owe 0."""
+    rows = uow.session.execute(
+        sa.select(LedgerEntry.account_id, sa.func.sum(LedgerEntry.amount))
+        .where(LedgerEntry.account_id.in_(account_ids)).group_by(LedgerEntry.account_id)).all()
+    found = dict(rows)
+    return {account_id: found.get(account_id, Decimal("0.00")) for account_id in account_ids}
+
+
+def _locked_account(uow, account_id: str) -> Account:
+    """The account, locked so its balance cannot move under this unit of work."""
+    account = uow.session.get(Account, account_id, with_for_update=True)
+    if account is None:
+        raise NotFound("account", account_id)
+    return account
+
+
+def post_payment(uow, request: dict) -> dict:
+    account = _locked_account(uow, request["account_id"])
+    payment = {"payment_id": next_id(uow, "P"), "account_id": account.account_id, "amount": request["amount"],
+               "method": request["method"], "reference": request["reference"],
+               "received_on": request.get("received_on") or uow.today()}
+    inserted = uow.session.execute(
+        insert(Payment.__table__).values(**payment)
+        .on_conflict_do_nothing(index_elements=["account_id", "reference", "method"])
+        .returning(Payment.__table__.c.payment_id)).scalar()
+    if inserted is None:
+        raise Conflict(f"{payment['method']} payment {payment['reference']!r} is already posted to "
+                       f"account {account.account_id}")
+    uow.session.execute(sa.insert(LedgerEntry.__table__).values(
+        account_id=account.account_id, kind="payment", amount=payment_ledger_amount(payment["amount"]),
+        posted_on=uow.today(), reference=payment["payment_id"]))
+    payment["balance_after"] = balances(uow, [account.account_id])[account.account_id]
+    uow.emit("billing.payment_posted.v1", {key: payment[key] for key in (
+        "payment_id", "account_id", "amount", "received_on", "balance_after")})
+    uow.commit()
+    return payment
+
+
+def account_statement(uow, account_id: str) -> dict:
+    if uow.session.get(Account, account_id) is None:
+        raise NotFound("account", account_id)
+    bills = uow.session.scalars(sa.select(Bill).where(Bill.account_id == account_id)
+                                .order_by(Bill.period_start, Bill.bill_id)).all()
+    lines = lines_of(uow, [bill.bill_id for bill in bills])
+    payments = uow.session.scalars(sa.select(Payment).where(Payment.account_id == account_id)
+                                   .order_by(Payment.received_on, Payment.payment_id)).all()
+    return {
+        "account_id": account_id,
+        "balance": balances(uow, [account_id])[account_id],
+        "bills": [{"bill_id": b.bill_id, "period_start": b.period_start, "period_end": b.period_end,
+                   "issued_on": b.issued_on, "due_on": b.due_on, "total": b.total,
+                   "lines": lines.get(b.bill_id, [])} for b in bills],
+        "payments": [{"payment_id": p.payment_id, "amount": p.amount, "method": p.method,
+                      "reference": p.reference, "received_on": p.received_on} for p in payments],
+    }
+
+
+def lines_of(uow, bill_ids: list[str]) -> dict[str, list[dict]]:
+    rows = uow.session.scalars(sa.select(BillLine).where(BillLine.bill_id.in_(bill_ids))
+                               .order_by(BillLine.bill_id, BillLine.line_no)).all()
+    found: dict[str, list[dict]] = {}
+    for line in rows:
+        found.setdefault(line.bill_id, []).append(line_view(line))
+    return found
+
+
+def line_view(line: BillLine) -> dict:
+    return {"line_no": line.line_no, "description": line.description, "quantity": line.quantity,
+            "unit": line.unit, "rate": line.rate, "amount": line.amount, "rule": line.rule,
+            "tariff": f"{line.tariff_id}@{line.tariff_version}"}

@@ -1,0 +1,1 @@
+"""Collections service: what customers owe past due, delinquency, and past-due notice requests."""

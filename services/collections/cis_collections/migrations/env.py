@@ -1,0 +1,6 @@
+from alembic import context
+
+from cis_collections.adapters.models import Base
+from cis_runtime.migration_env import run_migrations
+
+run_migrations(context, Base.metadata)

@@ -1,0 +1,63 @@
+"""The one table mapping exceptions to HTTP: status and a stable error code clients can branch on.
+
+Every error body is {"error": code, "message": text, ...}; invalid input adds "fields".
+"""
+import logging
+
+from nameko.exceptions import UnknownService
+
+from cis_runtime.edge.dependencies import RpcTimeout
+from cis_runtime.errors import Conflict, InvalidInput, NotFound
+
+log = logging.getLogger(__name__)
+
+
+class MalformedJson(Exception):
+    """The request body is not JSON."""
+
+
+# Most specific first: the first matching row wins.
+ERROR_TABLE: list[tuple[type[BaseException], int, str]] = [
+    (MalformedJson, 400, "malformed_json"),
+    (InvalidInput, 400, "invalid_input"),
+    (NotFound, 404, "not_found"),
+    (Conflict, 409, "conflict"),
+    (UnknownService, 503, "service_unavailable"),
+    (RpcTimeout, 504, "service_timeout"),
+]
+INTERNAL_ERROR = (500, "internal_error")
+
+# Errors that are the caller's or a neighbour's, not a bug in the gateway: logged without traceback.
+EXPECTED_ERRORS = tuple(row[0] for row in ERROR_TABLE)
+
+
+def status_and_code(exc: BaseException) -> tuple[int, str]:
+    for exc_type, status, code in ERROR_TABLE:
+        if isinstance(exc, exc_type):
+            return status, code
+    return INTERNAL_ERROR
+
+
+def error_body(exc: BaseException, correlation_id: str | None = None) -> tuple[int, dict]:
+    """The HTTP status and JSON body answering `exc`."""
+    status, code = status_and_code(exc)
+    if (status, code) == INTERNAL_ERROR:
+        # The traceback goes to the log, never to the client.
+        log.error("internal error (correlation id %s): %r", correlation_id, exc)
+        return status, {"error": code, "correlation_id": correlation_id,
+                        "message": "The request could not be completed; quote the correlation id to support."}
+    body = {"error": code, "message": message_of(exc)}
+    if isinstance(exc, InvalidInput):
+        body["fields"] = exc.args[0] if exc.args else {}
+    return status, body
+
+
+def message_of(exc: BaseException) -> str:
+    if isinstance(exc, NotFound) and len(exc.args) == 2:
+        what, key = exc.args
+        return f"{what} {key} not found"
+    if isinstance(exc, InvalidInput):
+        return "The request has invalid fields."
+    if isinstance(exc, UnknownService):
+        return f"The {exc.args[0] if exc.args else ''} service is not running.".replace("  ", " ")
+    return " ".join(str(arg) for arg in exc.args) or type(exc).__name__

@@ -1,0 +1,146 @@
+"""Gateway entrypoints (nameko @http): the staff pages and the JSON API, forwarding to the services by RPC.
+
+The gateway owns no data: request bodies go to the services as they came, the services validate
+them against their contracts, and cis_gateway.errors turns what they raise into HTTP.
+"""
+from cis_gateway import pages
+from cis_gateway.entrypoints import api, html_response, json_response, page, read_json
+from cis_gateway.fanout import call_all, values_or_raise
+from cis_runtime import config
+from cis_runtime.edge import remote_errors  # noqa: F401  (domain errors cross RPC as themselves)
+from cis_runtime.edge.dependencies import TimedRpcProxy
+from cis_runtime.errors import NotFound
+
+CREATED = 201
+SERVICES_WITH_CLOCK = ("accounts", "metering", "billing", "collections", "notifications")
+
+
+class Service:
+    name = "gateway"
+
+    accounts = TimedRpcProxy("accounts")
+    metering = TimedRpcProxy("metering")
+    billing = TimedRpcProxy("billing")
+    collections = TimedRpcProxy("collections")
+    notifications = TimedRpcProxy("notifications")
+
+    # --- health -------------------------------------------------------------------------
+
+    @api("GET", "/healthz")
+    def healthz(self, request):
+        return json_response({"status": "ok"})
+
+    # --- accounts -------------------------------------------------------------------------
+
+    @api("POST", "/api/customers")
+    def create_customer(self, request):
+        return json_response(self.accounts.create_customer(read_json(request)), CREATED)
+
+    @api("POST", "/api/parcels")
+    def create_parcel(self, request):
+        return json_response(self.accounts.create_parcel(read_json(request)), CREATED)
+
+    @api("POST", "/api/connections")
+    def authorize_connection(self, request):
+        return json_response(self.accounts.authorize_connection(read_json(request)), CREATED)
+
+    @api("POST", "/api/accounts")
+    def open_account(self, request):
+        return json_response(self.accounts.open_account(read_json(request)), CREATED)
+
+    @api("GET", "/api/accounts")
+    def list_accounts(self, request):
+        return json_response(self.accounts.list_accounts())
+
+    @api("GET", "/api/accounts/<account_id>")
+    def get_account(self, request, account_id):
+        return json_response(self.accounts.get_account(account_id))
+
+    # --- metering -------------------------------------------------------------------------
+
+    @api("POST", "/api/meters")
+    def register_meter(self, request):
+        return json_response(self.metering.register_meter(read_json(request)), CREATED)
+
+    @api("POST", "/api/meters/<serial>/installation")
+    def install_meter(self, request, serial):
+        body = read_json(request)
+        # A non-object body is left for the contract to reject with a field message.
+        request_body = {**body, "serial": serial} if isinstance(body, dict) else body
+        return json_response(self.metering.install_meter(request_body), CREATED)
+
+    @api("GET", "/api/accounts/<account_id>/reads")
+    def account_reads(self, request, account_id):
+        return json_response(self.metering.account_meter_reads(account_id))
+
+    # --- billing --------------------------------------------------------------------------
+
+    @api("POST", "/api/bill-runs")
+    def start_bill_run(self, request):
+        return json_response(self.billing.start_bill_run(read_json(request)), CREATED)
+
+    @api("GET", "/api/bill-runs/<run_id>")
+    def get_bill_run(self, request, run_id):
+        return json_response(self.billing.get_bill_run(run_id))
+
+    @api("POST", "/api/payments")
+    def post_payment(self, request):
+        return json_response(self.billing.post_payment(read_json(request)), CREATED)
+
+    @api("GET", "/api/accounts/<account_id>/statement")
+    def account_statement(self, request, account_id):
+        return json_response(self.billing.account_statement(account_id))
+
+    # --- collections and notifications ----------------------------------------------------
+
+    @api("GET", "/api/accounts/<account_id>/collections")
+    def collections_status(self, request, account_id):
+        return json_response(self.collections.account_status(account_id))
+
+    @api("POST", "/api/collections/daily-run")
+    def run_collections(self, request):
+        return json_response(self.collections.run_daily())
+
+    @api("GET", "/api/accounts/<account_id>/notices")
+    def account_notices(self, request, account_id):
+        return json_response(self.notifications.list_deliveries(account_id))
+
+    # --- business clock -------------------------------------------------------------------
+
+    @api("GET", "/api/business-date")
+    def get_business_date(self, request):
+        return json_response({"business_date": self.billing.get_business_date()})
+
+    @api("PUT", "/api/business-date")
+    def set_business_date(self, request):
+        """Sets every service's clock at once; the services validate the date themselves."""
+        body = read_json(request)
+        business_date = body.get("business_date") if isinstance(body, dict) else body
+        calls = {name: (getattr(self, name).set_business_date, business_date) for name in SERVICES_WITH_CLOCK}
+        dates = values_or_raise(call_all(calls, config.rpc_timeout_seconds()))
+        return json_response({"business_date": dates["billing"], "services": dates})
+
+    # --- staff pages ----------------------------------------------------------------------
+
+    @page("GET", "/")
+    def index_page(self, request):
+        outcomes = call_all({"accounts": (self.accounts.list_accounts,),
+                             "business_date": (self.billing.get_business_date,)},
+                            config.rpc_timeout_seconds())
+        sections = {name: pages.Section.from_outcome(outcome) for name, outcome in outcomes.items()}
+        return html_response(pages.render_index(sections["accounts"], sections["business_date"]))
+
+    @page("GET", "/accounts/<account_id>")
+    def account_page(self, request, account_id):
+        outcomes = call_all({
+            "account": (self.accounts.get_account, account_id),
+            "reads": (self.metering.account_meter_reads, account_id),
+            "statement": (self.billing.account_statement, account_id),
+            "collections": (self.collections.account_status, account_id),
+            "notices": (self.notifications.list_deliveries, account_id),
+            "business_date": (self.billing.get_business_date,),
+        }, config.rpc_timeout_seconds())
+        if isinstance(outcomes["account"].error, NotFound):
+            raise outcomes["account"].error  # the error table renders the 404 page
+        sections = {name: pages.Section.from_outcome(outcome) for name, outcome in outcomes.items()}
+        return html_response(pages.render_account(account_id, sections))

@@ -1,0 +1,158 @@
+"""The account page with every section filled (the shapes the services answer), and the error table."""
+import json
+from html.parser import HTMLParser
+
+from nameko.exceptions import RemoteError, UnknownService
+
+from cis_contracts.registry import EXAMPLES_DIR
+from cis_gateway.errors import MalformedJson, error_body
+from cis_gateway.fanout import Outcome
+from cis_gateway.pages import RECENT_READS_SHOWN, Section, render_account
+from cis_runtime.edge.dependencies import RpcTimeout
+from cis_runtime.errors import Conflict, InvalidInput, NotFound
+
+# Page section -> the contract of the RPC response it shows.
+PAGE_SECTIONS = {"account": "accounts.account.v1", "reads": "metering.account_reads.v1",
+                 "statement": "billing.account_statement.v1", "collections": "collections.account_status.v1",
+                 "notices": "notifications.deliveries.v1"}
+ADDRESS = {"line1": "12 Orchard Ln", "line2": None, "city": "Ojai", "state": "CA", "zip": "93023"}
+ACCOUNT = {
+    "account_id": "A-1", "status": "open", "customer_class": "residential", "bill_cycle": "1",
+    "opened_on": "2026-01-01",
+    "customer": {"customer_id": "C-1", "name": "Ana Reyes", "email": "ana@example.org", "phone": None,
+                 "mailing_address": ADDRESS, "preferred_language": "es"},
+    "connection": {"connection_id": "SC-1", "apn": "011-222-333", "service_type": "water",
+                   "authorized_meter_size": "5/8", "dwelling_units": 1, "status": "authorized"},
+    "parcel": {"apn": "011-222-333", "situs_address": ADDRESS, "owner_of_record": "Ana Reyes",
+               "owner_mailing_address": None},
+}
+READS = {"account_id": "A-1",
+         "meters": [{"serial": "M-9", "size": "5/8", "connection_id": "SC-1", "installed_on": "2026-01-02"}],
+         "reads": [{"meter_serial": "M-9", "read_at": f"2026-01-{day:02d}T08:00:00-08:00", "value": f"{day}.00",
+                    "unit": "HCF", "source": "ami"} for day in range(1, 31)]}
+STATEMENT = {
+    "account_id": "A-1", "balance": "41.20",
+    "bills": [{"bill_id": "B-1", "period_start": "2026-01-01", "period_end": "2026-01-31",
+               "issued_on": "2026-02-01", "due_on": "2026-02-22", "total": "61.20",
+               "lines": [{"line_no": 1, "description": "Service charge 5/8\"", "quantity": "1", "unit": "month",
+                          "rate": "25.00", "amount": "25.00", "rule": "fixed_by_meter_size", "tariff": "W-1"},
+                         {"line_no": 2, "description": "Tier 1", "quantity": "8", "unit": "HCF",
+                          "rate": "4.525", "amount": "36.20", "rule": "tier", "tariff": "W-1"}]}],
+    "payments": [{"payment_id": "P-1", "amount": "20.00", "method": "check", "reference": "1001",
+                  "received_on": "2026-02-10"}],
+}
+COLLECTIONS = {"account_id": "A-1", "status": "delinquent", "past_due_amount": "41.20",
+               "delinquent_since": "2026-02-23", "notices_requested": [{"kind": "past_due", "requested_on": "2026-02-24"}]}
+NOTICES = {"account_id": "A-1", "deliveries": [
+    {"delivery_id": "D-1", "kind": "bill", "recipient": "ana@example.org", "subject": "Your bill",
+     "status": "sent", "sent_at": "2026-02-01T09:00:00-08:00"},
+    {"delivery_id": "D-2", "kind": "past_due", "recipient": "ana@example.org", "subject": "Past due",
+     "status": "sent", "sent_at": "2026-02-24T09:00:00-08:00"}]}
+
+
+class Elements(HTMLParser):
+    """Collects (tag, attributes) of every element, and the text inside elements that have an id."""
+
+    def __init__(self, html):
+        super().__init__()
+        self.elements, self.text_by_id, self._open_ids = [], {}, []
+        self.feed(html)
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        self.elements.append((tag, attrs))
+        self._open_ids.append(attrs.get("id"))
+        if attrs.get("id"):
+            self.text_by_id[attrs["id"]] = ""
+
+    def handle_endtag(self, tag):
+        if self._open_ids:
+            self._open_ids.pop()
+
+    def handle_data(self, data):
+        for element_id in filter(None, self._open_ids):
+            self.text_by_id[element_id] += data
+
+    def with_attr(self, name):
+        return [attrs for _, attrs in self.elements if name in attrs]
+
+
+def full_page(**overrides):
+    sections = {"account": Section(ACCOUNT), "reads": Section(READS), "statement": Section(STATEMENT),
+                "collections": Section(COLLECTIONS), "notices": Section(NOTICES), "business_date": Section("2026-03-01")}
+    sections.update(overrides)
+    return Elements(render_account("A-1", sections))
+
+
+def test_account_page_shows_every_section_with_the_ids_browser_tests_use():
+    page = full_page()
+
+    assert page.text_by_id["customer-name"] == "Ana Reyes"
+    assert page.text_by_id["apn"] == "011-222-333"
+    assert page.text_by_id["balance"] == "41.20"
+    assert page.text_by_id["collections-status"] == "delinquent"
+    assert page.text_by_id["business-date"] == "2026-03-01"
+    assert [a["data-bill-id"] for a in page.with_attr("data-bill-id")] == ["B-1"]
+    assert [a["data-line-no"] for a in page.with_attr("data-line-no")] == ["1", "2"]
+    assert [a["data-payment-id"] for a in page.with_attr("data-payment-id")] == ["P-1"]
+    assert [a["data-kind"] for a in page.with_attr("data-kind")] == ["bill", "past_due"]
+    assert "past_due" in page.text_by_id["notices-requested"]
+    for table in ("bills", "payments", "reads", "notices", "meters"):
+        assert table in page.text_by_id
+
+
+def test_account_page_shows_the_most_recent_reads_newest_first():
+    reads = [a for a in full_page().with_attr("data-source")]
+    assert len(reads) == RECENT_READS_SHOWN
+    page_text = full_page().text_by_id["reads"]
+    assert page_text.index("2026-01-30") < page_text.index("2026-01-29")
+    assert "2026-01-01T" not in page_text
+
+
+def test_a_service_that_does_not_know_the_account_yet_is_not_called_down():
+    page = full_page(statement=Section.from_outcome(Outcome(error=NotFound("account", "A-1"))),
+                     notices=Section.from_outcome(Outcome(error=RpcTimeout("late"))))
+
+    states = {a["id"]: a["data-state"] for a in page.with_attr("data-state") if "id" in a}
+    assert states["billing-section"] == "unknown"
+    assert states["notices-section"] == "unavailable"
+    assert states["account-section"] == "ok"
+    assert "unavailable" in page.text_by_id["balance"]
+
+
+def test_error_table_maps_each_failure_to_its_status_and_code():
+    cases = [(MalformedJson("bad"), 400, "malformed_json"), (InvalidInput({"apn": ["bad"]}), 400, "invalid_input"),
+             (NotFound("account", "A-9"), 404, "not_found"), (Conflict("taken"), 409, "conflict"),
+             (UnknownService("billing"), 503, "service_unavailable"), (RpcTimeout("slow"), 504, "service_timeout"),
+             (RemoteError("KeyError", "'secret' at line 3"), 500, "internal_error"), (ValueError("x"), 500, "internal_error")]
+    for exc, status, code in cases:
+        answered_status, body = error_body(exc, "cid-1")
+        assert (answered_status, body["error"]) == (status, code), exc
+        assert body["message"]
+    assert error_body(InvalidInput({"apn": ["bad"]}))[1]["fields"] == {"apn": ["bad"]}
+    internal = error_body(RemoteError("KeyError", "'secret' at line 3"), "cid-1")[1]
+    assert "secret" not in internal["message"] and internal["correlation_id"] == "cid-1"
+
+
+def contract_examples(name):
+    path = EXAMPLES_DIR / f"{name}.json"
+    loaded = json.loads(path.read_text()) if path.exists() else []
+    return loaded if isinstance(loaded, list) else [loaded]
+
+
+def test_account_page_renders_every_contract_example_the_services_answer_with():
+    examples = {section: contract_examples(name) for section, name in PAGE_SECTIONS.items()}
+    for section, found in examples.items():
+        for example in found:
+            page = full_page(**{section: Section(example)})
+            states = {a["id"]: a["data-state"] for a in page.with_attr("data-state") if "id" in a}
+            assert set(states.values()) == {"ok"}, (section, example)
+    for statement in examples["statement"]:
+        page = full_page(statement=Section(statement))
+        assert page.text_by_id["balance"] == statement["balance"]
+        assert [a["data-bill-id"] for a in page.with_attr("data-bill-id")] == [b["bill_id"] for b in statement["bills"]]
+    for status in examples["collections"]:
+        assert full_page(collections=Section(status)).text_by_id["collections-status"] == status["status"]
+    for deliveries in examples["notices"]:
+        kinds = [a["data-kind"] for a in full_page(notices=Section(deliveries)).with_attr("data-kind")]
+        assert kinds == [d["kind"] for d in deliveries["deliveries"]]

@@ -1,0 +1,1 @@
+"""Metering service: meters, installations, register reads and the consumption billing charges for."""

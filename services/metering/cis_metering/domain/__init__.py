@@ -1,0 +1,1 @@
+"""Metering domain: plain objects and rules, no framework."""

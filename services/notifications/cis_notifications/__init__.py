@@ -1,0 +1,1 @@
+"""Notifications service: who to write to, and the emails the District sends them."""

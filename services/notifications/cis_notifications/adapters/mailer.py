@@ -1,0 +1,23 @@
+"""Sending email through the District's SMTP relay (CIS_SMTP_HOST / CIS_SMTP_PORT)."""
+import smtplib
+from email.message import EmailMessage
+
+from cis_runtime import config
+
+
+class SmtpMailer:
+    def __init__(self, host: str, port: int, sender: str, timeout: float = 30):
+        self.host, self.port, self.sender, self.timeout = host, port, sender, timeout
+
+    @classmethod
+    def from_config(cls) -> "SmtpMailer":
+        host, port = config.smtp_address()
+        return cls(host, port, config.env("CIS_MAIL_FROM", "customer.service@water-district.example"))
+
+    def send(self, recipient: str, subject: str, body: str) -> None:
+        """Hand the message to the relay; raises smtplib.SMTPException or OSError if it is not accepted."""
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = self.sender, recipient, subject
+        message.set_content(body)
+        with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
+            smtp.send_message(message)

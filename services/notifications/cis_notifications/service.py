@@ -1,0 +1,59 @@
+"""Notifications service entrypoints (nameko): build the contact directory, email bill and past-due notices."""
+from nameko.rpc import rpc
+
+from cis_contracts.registry import get as contract
+from cis_notifications.adapters.mailer import SmtpMailer
+from cis_notifications.service_layer import services
+from cis_runtime.edge.clock_rpc import BusinessClockRpc
+from cis_runtime.edge.consumers import reliable_handler
+from cis_runtime.edge.dependencies import Database
+from cis_runtime.errors import InvalidInput
+
+ACCOUNT_OPENED = "accounts.account_opened.v1"
+BILL_ISSUED = "billing.bill_issued.v1"
+NOTICE_REQUESTED = "collections.notice_requested.v1"
+
+
+class Service(BusinessClockRpc):
+    name = "notifications"
+    db = Database()
+
+    @reliable_handler(ACCOUNT_OPENED)
+    def on_account_opened(self, envelope, payload):
+        with self.db() as uow:
+            if not uow.first_delivery(envelope["message_id"], "notifications.on_account_opened", ACCOUNT_OPENED):
+                return
+            services.record_contact(uow, payload)
+            uow.commit()
+
+    @reliable_handler(BILL_ISSUED)
+    def on_bill_issued(self, envelope, payload):
+        self._notify(envelope, BILL_ISSUED, "notifications.on_bill_issued",
+                     lambda uow, mailer: services.send_bill_notice(uow, mailer, envelope["message_id"], payload))
+
+    @reliable_handler(NOTICE_REQUESTED)
+    def on_notice_requested(self, envelope, payload):
+        self._notify(envelope, NOTICE_REQUESTED, "notifications.on_notice_requested",
+                     lambda uow, mailer: services.send_past_due_notice(uow, mailer, envelope["message_id"], payload))
+
+    def _notify(self, envelope, message_name, consumer, send):
+        """Send in one unit of work; a relay failure is recorded apart and re-raised, so the
+        reliable handler retries it (and finally dead-letters it) instead of losing the notice."""
+        try:
+            with self.db() as uow:
+                if not uow.first_delivery(envelope["message_id"], consumer, message_name):
+                    return
+                send(uow, SmtpMailer.from_config())
+                uow.commit()
+        except services.DeliveryFailed as failure:
+            with self.db() as uow:
+                services.record_failed_delivery(uow, failure)
+                uow.commit()
+            raise
+
+    @rpc
+    def list_deliveries(self, account_id):
+        if not isinstance(account_id, str) or not account_id:
+            raise InvalidInput({"account_id": ["Give the account id as a non-empty string."]})
+        with self.db() as uow:
+            return contract("notifications.deliveries.v1").schema().dump(services.list_deliveries(uow, account_id))

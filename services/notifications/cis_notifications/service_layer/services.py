@@ -1,0 +1,95 @@
+"""Notifications use cases: keep the contact directory, send each notice once, record every delivery."""
+import smtplib
+from datetime import datetime, timezone
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert
+
+from cis_notifications.adapters.models import Contact, Delivery, ids
+from cis_notifications.domain.messages import (BILL_NOTICE, PAST_DUE_NOTICE, Email, bill_notice, next_identifier,
+                                               past_due_notice)
+from cis_notifications.domain import messages
+
+DONE = ("sent", "no_address")  # statuses after which a notice is never attempted again
+
+
+class ContactUnknown(Exception):
+    """The account's account_opened has not arrived yet: retried, since events of two producers race."""
+
+
+class DeliveryFailed(Exception):
+    """The relay did not take the email. Carries the delivery to record; the handler re-raises to retry."""
+
+    def __init__(self, delivery: dict, error: str):
+        super().__init__(f"{delivery['kind']} to {delivery['recipient']}: {error}")
+        self.delivery = {**delivery, "status": "failed", "error": error}
+
+
+def record_contact(uow, opened: dict) -> None:
+    values = {"account_id": opened["account_id"], "customer_name": opened["customer_name"],
+              "email": opened["email"], "mailing_address": opened["mailing_address"],
+              "preferred_language": opened["preferred_language"]}
+    statement = insert(Contact).values(**values)
+    uow.session.execute(statement.on_conflict_do_update(
+        index_elements=[Contact.account_id], set_={k: statement.excluded[k] for k in values if k != "account_id"}))
+
+
+def send_bill_notice(uow, mailer, source_message_id: str, bill: dict) -> None:
+    _deliver(uow, mailer, BILL_NOTICE, source_message_id, bill["account_id"],
+             lambda contact: bill_notice(contact, bill))
+
+
+def send_past_due_notice(uow, mailer, source_message_id: str, notice: dict) -> None:
+    _deliver(uow, mailer, PAST_DUE_NOTICE, source_message_id, notice["account_id"],
+             lambda contact: past_due_notice(contact, notice))
+
+
+def _deliver(uow, mailer, kind: str, source_message_id: str, account_id: str, compose) -> None:
+    """Send the notice unless this source event already produced one, and record the outcome.
+
+    The email goes out before the commit: if the commit then failed, a retry would send it again
+    (at least once, never lost).
+    """
+    if _previous_status(uow, source_message_id, kind) in DONE:
+        return
+    contact = uow.session.get(Contact, account_id)
+    if contact is None:
+        raise ContactUnknown(f"no contact yet for account {account_id}")
+    email: Email = compose(messages.Contact(contact.account_id, contact.customer_name, contact.email))
+    delivery = {"account_id": account_id, "kind": kind, "source_message_id": source_message_id,
+                "recipient": contact.email, "subject": email.subject}
+    if not contact.email:
+        _record(uow, {**delivery, "status": "no_address", "error": None})
+        return
+    try:
+        mailer.send(contact.email, email.subject, email.body)
+    except (smtplib.SMTPException, OSError) as exc:
+        raise DeliveryFailed(delivery, f"{type(exc).__name__}: {exc}") from exc
+    _record(uow, {**delivery, "status": "sent", "error": None})
+
+
+def record_failed_delivery(uow, failure: DeliveryFailed) -> None:
+    """Kept in its own transaction so a notice that keeps failing (and is dead-lettered) stays visible."""
+    _record(uow, failure.delivery)
+
+
+def _previous_status(uow, source_message_id: str, kind: str) -> str | None:
+    return uow.session.scalar(sa.select(Delivery.status).where(
+        Delivery.source_message_id == source_message_id, Delivery.kind == kind))
+
+
+def _record(uow, delivery: dict) -> None:
+    values = {**delivery, "sent_at": datetime.now(timezone.utc),
+              "delivery_id": next_identifier("D", uow.session.execute(ids.next_value()).scalar())}
+    statement = insert(Delivery).values(**values)
+    uow.session.execute(statement.on_conflict_do_update(
+        constraint="deliveries_one_per_source",
+        set_={k: statement.excluded[k] for k in ("recipient", "subject", "status", "error", "sent_at")}))
+
+
+def list_deliveries(uow, account_id: str) -> dict:
+    rows = uow.session.scalars(sa.select(Delivery).where(Delivery.account_id == account_id)
+                               .order_by(Delivery.sent_at, Delivery.delivery_id)).all()
+    return {"account_id": account_id, "deliveries": [
+        {"delivery_id": d.delivery_id, "kind": d.kind, "recipient": d.recipient, "subject": d.subject,
+         "status": d.status, "sent_at": d.sent_at} for d in rows]}

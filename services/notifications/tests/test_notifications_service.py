@@ -1,0 +1,187 @@
+"""Notifications on real RabbitMQ, PostgreSQL and a real SMTP server (aiosmtpd) started by the test."""
+import socket
+from email import message_from_bytes, policy
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from cis_contracts.registry import get
+from cis_notifications.adapters.models import Base
+from cis_runtime.edge.dependencies import engine_for
+from cis_runtime.testing import dead_letters, wait_for
+
+ACCOUNT_OPENED = "accounts.account_opened.v1"
+BILL_ISSUED = "billing.bill_issued.v1"
+NOTICE_REQUESTED = "collections.notice_requested.v1"
+
+
+class MailRelay:
+    """An SMTP handler that keeps what it accepts; it can refuse the next n messages (or all)."""
+
+    def __init__(self):
+        self.messages = []
+        self.refuse_next = 0
+
+    async def handle_DATA(self, server, session, envelope):
+        if self.refuse_next:
+            self.refuse_next -= 1
+            return "451 4.3.0 Mail relay busy, try again later"
+        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def mail_relay(monkeypatch):
+    relay = MailRelay()
+    port = free_port()
+    controller = Controller(relay, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setenv("CIS_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("CIS_SMTP_PORT", str(port))
+    yield relay
+    controller.stop()
+
+
+@pytest.fixture
+def notifications(mail_relay, running_services, rpc):
+    running_services("notifications")
+    return rpc.notifications
+
+
+def account_opened(account_id="A0000001", email="ana.reyes@example.org", name="Ana Reyes"):
+    payload = dict(get(ACCOUNT_OPENED).examples()[0])
+    payload.update(account_id=account_id, email=email, customer_name=name)
+    return payload
+
+
+def bill_issued(bill_id="B0000002", account_id="A0000001"):
+    payload = dict(get(BILL_ISSUED).examples()[0])
+    payload.update(bill_id=bill_id, account_id=account_id)
+    return payload
+
+
+def known_contact(publish, **opened):
+    payload = account_opened(**opened)
+    publish(ACCOUNT_OPENED, payload)
+    wait_for(lambda: query("select 1 from contacts where account_id = :a", a=payload["account_id"]),
+             message=f"contact {payload['account_id']}")
+    return payload
+
+
+def query(sql: str, **params):
+    with engine_for("notifications").connect() as db:
+        return db.execute(sa.text(sql), params).all()
+
+
+def deliveries(notifications, account_id="A0000001") -> list[dict]:
+    return notifications.list_deliveries(account_id)["deliveries"]
+
+
+def test_an_issued_bill_is_emailed_with_amount_due_date_period_and_lines(notifications, mail_relay, publish):
+    known_contact(publish)
+    publish(BILL_ISSUED, bill_issued())
+
+    [email] = wait_for(lambda: mail_relay.messages, message="bill email")
+    assert email["To"] == "ana.reyes@example.org"
+    assert email["Subject"] == "Your water bill B0000002: $64.55 due 2026-04-23"
+    body = email.get_content()
+    assert "Dear Ana Reyes" in body
+    assert "Service period: 2026-03-01 to 2026-03-31" in body
+    assert "Water usage: $43.80" in body and "Monthly service charge" in body
+    assert "Amount due: $64.55" in body and "Please pay by: 2026-04-23" in body
+    [delivery] = deliveries(notifications)
+    assert (delivery["kind"], delivery["status"], delivery["recipient"], delivery["subject"]) == (
+        "bill_notice", "sent", "ana.reyes@example.org", email["Subject"])
+
+
+def test_a_redelivered_bill_issued_sends_no_second_email(notifications, mail_relay, publish):
+    known_contact(publish)
+    envelope = publish(BILL_ISSUED, bill_issued())
+    wait_for(lambda: mail_relay.messages, message="first email")
+    publish(BILL_ISSUED, envelope=envelope)  # the relay or the broker delivering it again
+    publish(BILL_ISSUED, bill_issued(bill_id="B0000003"))
+    wait_for(lambda: len(mail_relay.messages) >= 2, message="the next bill's email")
+    assert sorted(m["Subject"].split(":")[0] for m in mail_relay.messages) == [
+        "Your water bill B0000002", "Your water bill B0000003"]
+    assert len(deliveries(notifications)) == 2
+
+
+def test_a_past_due_notice_names_the_amount_past_due_and_the_oldest_due_date(notifications, mail_relay, publish):
+    known_contact(publish, account_id="A0000004")
+    notice = get(NOTICE_REQUESTED).examples()[0]
+    publish(NOTICE_REQUESTED, notice)
+
+    [email] = wait_for(lambda: mail_relay.messages, message="past-due email")
+    assert email["Subject"] == "Past-due notice: $87.40 past due on account A0000004"
+    assert "$87.40 past due" in email.get_content() and "due on 2026-03-21" in email.get_content()
+    [delivery] = deliveries(notifications, "A0000004")
+    assert (delivery["kind"], delivery["status"]) == ("past_due_notice", "sent")
+
+
+def test_an_account_without_email_is_recorded_as_no_address_and_nothing_is_sent(notifications, mail_relay, publish):
+    known_contact(publish, email=None)
+    publish(BILL_ISSUED, bill_issued())
+    [delivery] = wait_for(lambda: deliveries(notifications), message="delivery recorded")
+    assert (delivery["status"], delivery["recipient"]) == ("no_address", None)
+    assert mail_relay.messages == []
+
+
+def test_a_relay_refusal_is_retried_so_the_notice_is_not_lost(notifications, mail_relay, publish):
+    known_contact(publish)
+    mail_relay.refuse_next = 1
+    publish(BILL_ISSUED, bill_issued())
+    wait_for(lambda: mail_relay.messages, message="email accepted on retry")
+    [delivery] = wait_for(lambda: [d for d in deliveries(notifications) if d["status"] == "sent"],
+                          message="delivery marked sent")
+    assert delivery["kind"] == "bill_notice"
+    assert len(mail_relay.messages) == 1
+
+
+def test_a_notice_the_relay_keeps_refusing_is_dead_lettered_and_shown_as_failed(notifications, mail_relay, publish):
+    known_contact(publish)
+    mail_relay.refuse_next = 1000
+    envelope = publish(BILL_ISSUED, bill_issued())
+    [(headers, body)] = wait_for(lambda: dead_letters("notifications.on_bill_issued"), message="dead letter")
+    assert body["message_id"] == envelope["message_id"]
+    assert "451" in headers["x-cis-error"]
+    [delivery] = deliveries(notifications)
+    assert (delivery["status"], delivery["recipient"]) == ("failed", "ana.reyes@example.org")
+
+
+def test_the_consumers_accept_every_contract_example(notifications, mail_relay, publish):
+    openings, bills, notices = (get(name).examples() for name in (ACCOUNT_OPENED, BILL_ISSUED, NOTICE_REQUESTED))
+    assert openings and bills and notices
+    for example in openings:
+        publish(ACCOUNT_OPENED, example)
+    for example in notices:  # the past-due examples name their own accounts
+        known_contact(publish, account_id=example["account_id"])
+    for example in openings:
+        wait_for(lambda: query("select 1 from contacts where account_id = :a", a=example["account_id"]),
+                 message=f"example contact {example['account_id']}")
+    for example in bills:
+        publish(BILL_ISSUED, example)
+    for example in notices:
+        publish(NOTICE_REQUESTED, example)
+    wait_for(lambda: len(mail_relay.messages) == len(bills) + len(notices), message="one email per example")
+    assert dead_letters("notifications.on_bill_issued") == []
+    assert dead_letters("notifications.on_notice_requested") == []
+
+
+def test_an_account_with_no_notices_has_no_deliveries(notifications):
+    assert notifications.list_deliveries("A9999999") == {"account_id": "A9999999", "deliveries": []}
+
+
+def test_the_migrations_create_exactly_the_models_tables(service_db):
+    engine = service_db("notifications").engine
+    with engine.connect() as connection:
+        differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
+    assert differences == []
