@@ -1,6 +1,7 @@
 """Seed a small demo district through the gateway's public API (as staff and the AMI would)."""
 import time
 from datetime import datetime
+from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import requests
@@ -10,11 +11,11 @@ from cis_runtime.ami_headend import batch_envelope, publish_batches
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 HOUSEHOLDS = [
-    ("Ana Reyes", "ana.reyes@example.org", "011-222-001", "12 Orchard Ln", "5/8", "12.0"),
-    ("Ben Okafor", "ben.okafor@example.org", "011-222-002", "14 Orchard Ln", "5/8", "7.0"),
-    ("Casa Verde HOA", "board@casaverde.example.org", "011-223-010", "200 Ventura Ave", "2", "180.0"),
-    ("Dana Li", "dana.li@example.org", "011-224-005", "9 Creek Rd", "3/4", "22.0"),
-    ("Eli Navarro", None, "011-224-006", "11 Creek Rd", "5/8", "15.0"),
+    ("Ana Reyes", "ana.reyes@example.org", "011-222-001", "12 Orchard Ln", "5/8", Decimal("12")),
+    ("Ben Okafor", "ben.okafor@example.org", "011-222-002", "14 Orchard Ln", "5/8", Decimal("7")),
+    ("Casa Verde HOA", "board@casaverde.example.org", "011-223-010", "200 Ventura Ave", "2", Decimal("180")),
+    ("Dana Li", "dana.li@example.org", "011-224-005", "9 Creek Rd", "3/4", Decimal("22")),
+    ("Eli Navarro", None, "011-224-006", "11 Creek Rd", "5/8", Decimal("15")),
 ]
 
 
@@ -40,7 +41,7 @@ def seed_demo_district(gateway: str) -> str:
         call("POST", f"{api}/meters", {"serial": serial, "size": size, "make": "Badger", "model": "E-Series"})
         call("POST", f"{api}/meters/{serial}/installation", {"connection_id": connection["connection_id"],
                                                              "installed_on": "2026-01-01", "initial_read": "1000.0"})
-        for day, value in ((15, 1000 + float(used) / 2), (31, 1000 + float(used))):
+        for day, value in ((15, 1000 + used / 2), (31, 1000 + used)):
             read_at = datetime(2026, 1, day, 23, 0, tzinfo=PACIFIC).isoformat()
             reads.append({"meter_serial": serial, "read_at": read_at, "value": f"{value:.2f}", "unit": "HCF"})
         accounts.append(account["account_id"])

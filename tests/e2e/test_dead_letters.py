@@ -14,6 +14,8 @@ PACIFIC = ZoneInfo("America/Los_Angeles")
 
 def test_malformed_ami_batch_is_dead_lettered_with_its_reason_and_stores_nothing(api, suite):
     api("POST", "/meters", {"serial": "DLQ0000001", "size": "5/8"})
+    api("POST", "/meters/DLQ0000001/installation", {"connection_id": "SC-DLQ", "installed_on": "2026-08-01",
+                                                      "initial_read": "10.0"})
     read_at = datetime(2026, 9, 1, 8, 0, tzinfo=PACIFIC).isoformat()
     bad = batch_envelope("dlq-bad", [
         {"meter_serial": "DLQ0000001", "read_at": read_at, "value": "12.5", "unit": "HCF"},
@@ -30,4 +32,5 @@ def test_malformed_ami_batch_is_dead_lettered_with_its_reason_and_stores_nothing
     reasons = [headers["x-cis-error"] for headers, _ in letters]
     assert any("read_at" in reason for reason in reasons), reasons
     assert query("metering", "select count(*) from ami_batches where batch_id = 'dlq-bad'")[0][0] == 0
-    assert query("metering", "select count(*) from register_reads where meter_serial = 'DLQ0000001'")[0][0] == 1
+    assert query("metering", "select count(*) from register_reads where meter_serial = 'DLQ0000001' "
+                 "and source = 'ami'")[0][0] == 1

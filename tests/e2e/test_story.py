@@ -32,7 +32,9 @@ def test_account_to_bill_to_past_due_notice_to_payment(api, mailbox, browser, su
     read_at = datetime(2026, 4, 30, 22, 0, tzinfo=PACIFIC).isoformat()
     publish_batches(config.amqp_uri(), [batch_envelope("e2e-april", [
         {"meter_serial": "E2E0000001", "read_at": read_at, "value": "512.00", "unit": "HCF"}])])
-    wait_for(lambda: any(r["source"] == "ami" for r in api("GET", f"/accounts/{account_id}/reads")["reads"]),
+    # Metering learns of the account from account_opened, asynchronously: 404 until then.
+    wait_for(lambda: any(r["source"] == "ami" for r in
+                         api("GET", f"/accounts/{account_id}/reads", expect=(200, 404)).get("reads", [])),
              message="AMI read stored")
 
     # 3. Billing runs the cycle: 12 HCF on a 5/8" meter = 20.75 fixed + 12 x 3.65.
