@@ -27,7 +27,12 @@ def call(method, url, body=None, expected=(200, 201)):
 
 
 def seed_demo_district(gateway: str) -> str:
+    """Seed once: a later start finds the district (and whatever staff did in it) as it was left."""
     api = gateway + "/api"
+    existing = call("GET", f"{api}/accounts")
+    if existing:
+        lines = [f"Demo district already seeded ({len(existing)} accounts); drop the cis_* databases to reseed."]
+        return "\n".join(lines + [f"  {gateway}/accounts/{a['account_id']}" for a in existing[:10]])
     call("PUT", f"{api}/business-date", {"business_date": "2026-01-01"})
     reads, accounts = [], []
     for number, (name, email, apn, street, size, used) in enumerate(HOUSEHOLDS, start=1):

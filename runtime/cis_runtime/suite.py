@@ -89,8 +89,12 @@ def demo() -> None:
         print(summary)
         print(f"Mail sent by notifications is saved under {var / 'mail'}; logs under {var / 'log'}.")
         print("Press Ctrl-C to stop everything.")
-        signal.sigwait({signal.SIGINT, signal.SIGTERM})
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
     finally:
+        signal.signal(signal.SIGINT, signal.SIG_IGN)  # a second Ctrl-C must not orphan the services
         print("stopping...")
         suite.stop()
         sink.stop()
@@ -99,5 +103,5 @@ def demo() -> None:
 if __name__ == "__main__":
     if sys.argv[1:] != ["demo"]:
         sys.exit(__doc__)
-    signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    signal.signal(signal.SIGTERM, signal.default_int_handler)  # stop cleanly on SIGTERM as on Ctrl-C
     demo()

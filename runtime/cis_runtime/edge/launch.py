@@ -52,8 +52,14 @@ def run(services: list[str]) -> None:
     for service in services:
         runner.add_service(service_class(service))
 
+    stopping = []
+
     def shutdown(signum, frame):
-        eventlet.spawn_n(runner.stop)
+        # Ctrl-C reaches every process of the group and the suite runner sends SIGTERM too:
+        # stop once, let later signals wait for it.
+        if not stopping:
+            stopping.append(signum)
+            eventlet.spawn_n(runner.stop)
 
     signal.signal(signal.SIGTERM, shutdown)
     signal.signal(signal.SIGINT, shutdown)
