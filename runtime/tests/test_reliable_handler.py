@@ -8,6 +8,7 @@ from cis_runtime.testing import dead_letters, wait_for
 
 OPENED = "accounts.account_opened.v1"
 calls = []
+refused_name = "always fails"
 
 
 class Probe:
@@ -18,7 +19,7 @@ class Probe:
     @reliable_handler(OPENED)
     def on_account_opened(self, envelope, payload):
         calls.append(envelope["message_id"])
-        if payload["customer_name"] == "always fails":
+        if payload["customer_name"] == refused_name:
             raise RuntimeError("downstream refused")
         if payload["customer_name"] == "fails once" and calls.count(envelope["message_id"]) == 1:
             raise RuntimeError("transient")
@@ -39,8 +40,10 @@ def start_probe(running_services, service_db):
     from cis_runtime.edge.launch import reliable_queues
     from cis_runtime.topology import declare
 
+    global refused_name
     service_db("accounts")
     calls.clear()
+    refused_name = "always fails"
     with Connection(config.amqp_uri()) as connection:
         declare(connection.default_channel, reliable_queues(Probe))
         connection.default_channel.queue_purge("probe.on_account_opened.dlq")
@@ -116,5 +119,24 @@ def test_a_message_breaking_its_contract_is_dead_lettered_at_once_and_the_consum
         assert any("email" in reason and reason.startswith("invalid message") for reason in reasons)
         assert any("not json" in reason or "Expecting" in reason or "undecodable" in reason for reason in reasons)
         assert bad["message_id"] not in calls
+    finally:
+        runner.stop()
+
+
+def test_dead_letters_can_be_listed_with_their_error_and_replayed_once_fixed(running_services, service_db, publish):
+    from cis_runtime import dlq
+
+    runner = start_probe(running_services, service_db)
+    try:
+        envelope = publish(OPENED, opened("always fails", account_id="A0000042"))
+        wait_for(lambda: dlq.list_dead_letters("probe.on_account_opened"), message="dead letter")
+        [letter] = dlq.list_dead_letters("probe.on_account_opened")  # listing leaves it in place
+        assert letter["message_id"] == envelope["message_id"] and "downstream refused" in letter["error"]
+
+        global refused_name
+        refused_name = "nobody"  # the downstream problem is fixed
+        assert dlq.replay("probe.on_account_opened") == 1
+        wait_for(lambda: "always fails" in stored_customers(), message="replayed message applied")
+        assert dlq.list_dead_letters("probe.on_account_opened") == []
     finally:
         runner.stop()
