@@ -4,7 +4,7 @@ A message name is `<producer>.<message>.v<N>`; the version is part of the name s
 breaking change is a new message, published beside the old one until consumers move.
 """
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from marshmallow import Schema
@@ -25,7 +25,8 @@ class Message:
     summary: str
     exchange: str = "cis.events"
     rpc: str = ""  # "<service>.<method>" for RPC messages
-    examples_path: Path = field(default=None)
+    external_queue: str = ""  # a queue read by a District system outside the suite
+
 
     @property
     def version(self) -> int:
@@ -46,13 +47,16 @@ class Message:
 MESSAGES: dict[str, Message] = {}
 
 
-def message(name, kind, summary, exchange="cis.events", rpc=""):
-    """Class decorator that registers a schema as the contract for `name`."""
+def message(name, kind, summary, exchange="cis.events", rpc="", external_queue=""):
+    """Class decorator that registers a schema as the contract for `name`.
+
+    `external_queue` names the durable queue a system outside the suite (operations) reads
+    this event from; the deploy step declares it."""
 
     def register(schema_cls: type[Schema]):
         if name in MESSAGES:
             raise ValueError(f"contract {name} registered twice")
-        MESSAGES[name] = Message(name, kind, schema_cls, summary, exchange, rpc)
+        MESSAGES[name] = Message(name, kind, schema_cls, summary, exchange, rpc, external_queue)
         schema_cls.message_name = name
         return schema_cls
 

@@ -90,13 +90,19 @@ def prepare_service_database(service: str) -> str:
 
 
 def truncate_all(service: str) -> None:
+    """Empty a service's tables, except alembic_version and the reference data its migrations
+    seed (listed as REFERENCE_TABLES in the service's adapters.models)."""
+    import importlib
+
     import sqlalchemy as sa
 
     from cis_runtime.edge.dependencies import engine_for
 
+    models = importlib.import_module(f"cis_{service}.adapters.models")
+    keep = {"alembic_version", *getattr(models, "REFERENCE_TABLES", ())}
     with engine_for(service).begin() as connection:
-        tables = connection.scalars(sa.text(
-            "select tablename from pg_tables where schemaname = 'public' and tablename <> 'alembic_version'")).all()
+        tables = [t for t in connection.scalars(sa.text(
+            "select tablename from pg_tables where schemaname = 'public'")).all() if t not in keep]
         if tables:
             connection.execute(sa.text("truncate " + ", ".join(f'"{t}"' for t in tables) + " cascade"))
 
@@ -129,7 +135,7 @@ def running_services(service_db):
     from cis_runtime import config
     from cis_runtime.edge import remote_errors  # noqa: F401
     from cis_runtime.edge.launch import reliable_queues, service_class
-    from cis_runtime.topology import declare
+    from cis_runtime.topology import declare, external_queues
 
     runners = []
 
@@ -141,6 +147,7 @@ def running_services(service_db):
                     service_db(service)
                 declare(connection.default_channel, reliable_queues(service_class(service)))
                 runner.add_service(service_class(service))
+            declare(connection.default_channel, external_queues())
         runner.start()
         runners.append(runner)
         return runner

@@ -15,6 +15,19 @@ EVENTS_EXCHANGE = "cis.events"
 AMI_EXCHANGE = "ami.inbound"
 
 
+
+def external_queues() -> list[Queue]:
+    """Durable queues read by District systems outside the suite (operations' work orders), bound
+    to every event whose contract names them, so nothing published while they are away is lost."""
+    from cis_contracts import MESSAGES
+    keys_by_queue: dict[str, list[str]] = {}
+    for name, contract in sorted(MESSAGES.items()):
+        if contract.external_queue:
+            keys_by_queue.setdefault(contract.external_queue, []).append(name)
+    return [queue for name, keys in keys_by_queue.items()
+            for queue in consumer_queues(name, EVENTS_EXCHANGE, keys)]
+
+
 def exchange(name: str) -> Exchange:
     return Exchange(name, type="topic", durable=True)
 

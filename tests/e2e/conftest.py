@@ -3,13 +3,11 @@ a real SMTP server, the AMI head-end as a plain kombu publisher, headless Chromi
 import socket
 import shutil
 import threading
-from pathlib import Path
 
 import pytest
 import requests
 from aiosmtpd.controller import Controller
 
-from cis_runtime import config
 from cis_runtime.suite import Suite
 
 

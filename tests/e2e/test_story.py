@@ -7,7 +7,6 @@ from cis_runtime import config
 from cis_runtime.ami_headend import batch_envelope, publish_batches
 from cis_runtime.testing import wait_for
 
-from e2e_support import query
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 ADDRESS = {"line1": "40 Foothill Rd", "city": "Ojai", "zip": "93023"}

@@ -20,7 +20,7 @@ from nameko.runners import ServiceRunner  # noqa: E402
 from cis_runtime import config, db  # noqa: E402
 from cis_runtime.edge import remote_errors  # noqa: E402,F401
 from cis_runtime.edge.consumers import ReliableHandler  # noqa: E402
-from cis_runtime.topology import consumer_queues, declare  # noqa: E402
+from cis_runtime.topology import consumer_queues, declare, external_queues  # noqa: E402
 
 
 def service_class(service: str):
@@ -45,6 +45,7 @@ def prepare(services: list[str]) -> None:
     with Connection(config.amqp_uri()) as connection:
         for service in services:
             declare(connection.default_channel, reliable_queues(service_class(service)))
+        declare(connection.default_channel, external_queues())
 
 
 def run(services: list[str]) -> None:

@@ -4,7 +4,6 @@ These drive the service layer directly on the real database; the crash is inject
 raising at the end of a chunk's work, before its commit (what a SIGKILL there leaves).
 """
 import importlib
-import json
 from datetime import date
 
 import pytest
@@ -34,9 +33,6 @@ def metering_answer(request: dict) -> dict:
 def billing_db(service_db):
     uow_factory = service_db("billing")
     with uow_factory() as uow:
-        uow.session.execute(sa.text(
-            "insert into tariffs values ('residential', 1, '2025-07-01', cast(:d as jsonb), 'demo')"),
-            {"d": json.dumps(SEED.DEMO_RESIDENTIAL_TARIFF)})
         for account_id in ACCOUNTS:
             record_account_opened(uow, {"account_id": account_id, "bill_cycle": "1", "customer_class": "residential",
                                         "authorized_meter_size": "5/8", "opened_on": date(2026, 1, 5)})

@@ -6,7 +6,6 @@ one runs the real metering service from meter installation and an AMI read to th
 """
 import copy
 import importlib
-import json
 from decimal import Decimal
 
 import pytest
@@ -97,13 +96,8 @@ def queue_ready_count(queue: str) -> int:
 
 
 def start_billing(running_services, *others: str):
-    """Start billing with the demo tariff its migration adopts (the test fixture empties every table)."""
-    runner = running_services("billing", *others)
-    with engine_for("billing").begin() as db:
-        db.execute(sa.text("insert into tariffs (tariff_id, version, effective_from, document, adopted_by) "
-                           "values ('residential', 1, '2025-07-01', cast(:d as jsonb), :by)"),
-                   {"d": json.dumps(SEED.DEMO_RESIDENTIAL_TARIFF), "by": "Board Resolution 2026-04 (demo)"})
-    return runner
+    """Start billing (with the demo tariff its migration adopts)."""
+    return running_services("billing", *others)
 
 
 # --- accounts view (consumer) ---------------------------------------------------------------
