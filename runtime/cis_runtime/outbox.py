@@ -1,90 +1,141 @@
 """The outbox relay: publishes committed outbox rows with publisher confirms, then marks them sent.
 
 Runs inside each publishing service (started by the nameko edge) and can be run alone.
+Messages are published a batch at a time and the batch's confirms awaited together.
 A crash between publish and mark leaves the row unsent, so it is published again after
 restart: delivery is at-least-once and consumers de-duplicate by message_id (the inbox).
 A message the broker returns as unroutable stays in the outbox and is retried with back-off.
 """
-import json
 import logging
+import socket
+import time
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
-from kombu import Connection, Producer
+from amqp import Message
+from kombu import Connection
 
-from cis_runtime.topology import exchange
 from cis_runtime.uow import OUTBOX
 
 log = logging.getLogger(__name__)
 
-BATCH = 500
+BATCH = 1000
 
 
 class Unroutable(Exception):
     pass
 
 
+class PublishNotConfirmed(Exception):
+    pass
+
+
 class OutboxRelay:
+    """Publishes a batch of rows, then waits for the broker's confirms of the whole batch
+    (one round trip per batch, not per message), then marks the confirmed rows sent."""
+
+    confirm_timeout = 30
+
     def __init__(self, engine: sa.Engine, amqp_uri: str):
         self.engine = engine
         self.amqp_uri = amqp_uri
         self._connection = None
-        self._producer = None
-        self._returned: list = []
+        self._channel = None
+        self._declared: set[str] = set()
 
-    def _ensure_producer(self) -> Producer:
-        if self._producer is None:
-            self._connection = Connection(self.amqp_uri, transport_options={"confirm_publish": True},
-                                          heartbeat=0)
+    def _ensure_channel(self):
+        if self._channel is None:
+            self._connection = Connection(self.amqp_uri, heartbeat=0)
             channel = self._connection.channel()
-            self._producer = Producer(channel, on_return=self._on_return)
-        return self._producer
+            channel.confirm_select()
+            channel.events["basic_ack"].add(self._on_ack)
+            channel.events["basic_nack"].add(self._on_nack)
+            channel.events["basic_return"].add(self._on_return)
+            self._channel, self._next_tag, self._declared = channel, 1, set()
+        return self._channel
+
+    def _on_ack(self, delivery_tag, multiple):
+        self._settle(delivery_tag, multiple, acked=True)
+
+    def _on_nack(self, delivery_tag, multiple):
+        self._settle(delivery_tag, multiple, acked=False)
+
+    def _settle(self, delivery_tag, multiple, acked):
+        tags = [t for t in self._pending if t <= delivery_tag] if multiple else [delivery_tag]
+        for tag in tags:
+            row_id = self._pending.pop(tag, None)
+            if row_id is not None and not acked:
+                self._failed[row_id] = "the broker refused the message (nack)"
 
     def _on_return(self, exception, exchange, routing_key, message):
-        self._returned.append(routing_key)
+        # A basic.return precedes the ack of the same message, so the row is known as unroutable
+        # by the time the batch is confirmed.
+        row_id = self._row_by_message_id.get(message.properties.get("message_id"))
+        if row_id is not None:
+            self._failed[row_id] = f"no queue is bound for {routing_key} on {exchange}"
 
     def close(self) -> None:
         if self._connection is not None:
-            self._connection.release()
-        self._connection = self._producer = None
+            try:
+                self._connection.release()
+            except Exception:  # closing a broken connection must not hide the original error
+                log.debug("closing the relay's connection failed", exc_info=True)
+        self._connection = self._channel = None
 
     def publish_pending(self, limit: int = BATCH) -> int:
-        """Publish up to `limit` due rows in id order; returns how many were marked sent."""
+        """Publish up to `limit` due rows in id order; returns how many were confirmed and marked sent."""
         with self.engine.begin() as db:
             rows = db.execute(
-                sa.select(OUTBOX.c.id, OUTBOX.c.exchange, OUTBOX.c.routing_key, OUTBOX.c.envelope,
+                sa.select(OUTBOX.c.id, OUTBOX.c.message_id, OUTBOX.c.exchange, OUTBOX.c.routing_key,
+                          # as text: the body goes out as stored, without a JSON round trip
+                          sa.cast(OUTBOX.c.envelope, sa.Text).label("body"),
+                          OUTBOX.c.envelope["correlation_id"].astext.label("correlation_id"),
                           OUTBOX.c.attempts)
                 .where(OUTBOX.c.sent_at.is_(None), OUTBOX.c.next_attempt_at <= sa.func.now())
                 .order_by(OUTBOX.c.id).limit(limit).with_for_update(skip_locked=True)).all()
             if not rows:
                 return 0
-            sent_ids = []
+            try:
+                failed = self._publish_confirmed(rows)
+            except Exception:
+                self.close()
+                raise
+            sent_ids = [row.id for row in rows if row.id not in failed]
             for row in rows:
-                try:
-                    self._publish(row)
-                    sent_ids.append(row.id)
-                except Unroutable as exc:
-                    self._postpone(db, row, str(exc))
-                except Exception:
-                    self.close()
-                    raise
+                if row.id in failed:
+                    self._postpone(db, row, failed[row.id])
             if sent_ids:
                 db.execute(OUTBOX.update().where(OUTBOX.c.id.in_(sent_ids))
                            .values(sent_at=datetime.now(timezone.utc)))
             return len(sent_ids)
 
-    def _publish(self, row) -> None:
-        producer = self._ensure_producer()
-        self._returned.clear()
-        envelope = row.envelope
-        producer.publish(
-            json.dumps(envelope), exchange=exchange(row.exchange), routing_key=row.routing_key,
-            content_type="application/json", content_encoding="utf-8", delivery_mode=2,
-            mandatory=True, message_id=envelope["message_id"], correlation_id=envelope["correlation_id"],
-            type=row.routing_key, declare=[exchange(row.exchange)], retry=False)
-        # With confirms on, a basic.return arrives before the ack, so it is known by now.
-        if self._returned:
-            raise Unroutable(f"no queue is bound for {row.routing_key} on {row.exchange}")
+    def _publish_confirmed(self, rows) -> dict[int, str]:
+        """Publish every row, wait for all confirms; returns {row id: reason} of rows not delivered."""
+        channel = self._ensure_channel()
+        self._pending, self._failed = {}, {}
+        self._row_by_message_id = {str(row.message_id): row.id for row in rows}
+        for row in rows:
+            self._declare(channel, row.exchange)
+            message = Message(row.body, content_type="application/json", content_encoding="utf-8",
+                              delivery_mode=2, message_id=str(row.message_id),
+                              correlation_id=row.correlation_id, type=row.routing_key)
+            channel.basic_publish(message, exchange=row.exchange, routing_key=row.routing_key, mandatory=True)
+            self._pending[self._next_tag] = row.id
+            self._next_tag += 1
+        deadline = time.monotonic() + self.confirm_timeout
+        while self._pending:
+            if time.monotonic() > deadline:
+                raise PublishNotConfirmed(f"{len(self._pending)} messages not confirmed in {self.confirm_timeout}s")
+            try:
+                self._connection.drain_events(timeout=1)
+            except socket.timeout:
+                continue
+        return self._failed
+
+    def _declare(self, channel, exchange_name: str) -> None:
+        if exchange_name not in self._declared:
+            channel.exchange_declare(exchange_name, "topic", durable=True, auto_delete=False)
+            self._declared.add(exchange_name)
 
     @staticmethod
     def _postpone(db, row, error: str) -> None:
