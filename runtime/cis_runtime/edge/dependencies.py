@@ -102,8 +102,17 @@ class _TimedMethodProxy(MethodProxy):
             with eventlet.Timeout(self.timeout):
                 return reply.result()
         except eventlet.Timeout:
+            self._forget(reply)
             raise RpcTimeout(f"{self.service_name}.{self.method_name} did not answer within "
                              f"{self.timeout}s") from None
+
+    def _forget(self, reply) -> None:
+        """Drop the abandoned call's reply slot; nameko would keep it for ever (a slow leak)."""
+        slots = self.reply_listener._reply_events
+        for correlation_id, event in list(slots.items()):
+            if event is reply.reply_event:
+                del slots[correlation_id]
+                return
 
 
 class _TimedServiceProxy(ServiceProxy):
