@@ -2,7 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from cis_contracts.fields import Money
-from cis_contracts.registry import EVENT, RPC_RESPONSE, message
+from cis_contracts.registry import EVENT, RPC_REQUEST, RPC_RESPONSE, message
 
 ACCOUNT_STATUSES = ("current", "delinquent")
 NOTICE_KINDS = ("past_due",)
@@ -46,3 +46,264 @@ class AccountStatus(Schema):
     past_due_amount = Money(required=True)
     delinquent_since = fields.Date(required=True, allow_none=True)
     notices_requested = fields.List(fields.Nested(NoticeSummary), required=True)
+
+
+# --- the California collections timeline (issue 5) ---------------------------------------------------
+
+COLLECTION_NOTICE_KINDS = ("shutoff_notice", "occupant_notice", "tenant_notice", "forty_eight_hour_notice",
+                           "plan_default_final_notice")
+DELIVERY_METHODS = ("mail", "post_at_premises")
+
+
+class RuleRef(Schema):
+    code = fields.String(required=True)
+    citation = fields.String(required=True)  # statute section, e.g. "H&S 116908(a)(1)(A)"
+
+
+@message("collections.collection_notice_requested.v1", EVENT,
+         "Collections asks for a notice on the way to a discontinuation, with every item the law requires "
+         "(H&S 116908(a)(1)(C)) and the rule that requires the notice.")
+class CollectionNoticeRequested(Schema):
+    notice_id = fields.String(required=True)
+    account_id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(COLLECTION_NOTICE_KINDS))
+    delivery = fields.String(required=True, validate=validate.OneOf(DELIVERY_METHODS))
+    addressee = fields.String(required=True)  # the customer's name, "Occupant", or "Residential occupants"
+    address = fields.String(required=True)
+    amount_delinquent = Money(required=True)
+    shutoff_on = fields.Date(required=True, allow_none=True)  # the earliest discontinuation date announced
+    pay_or_arrange_by = fields.Date(required=True, allow_none=True)
+    extension_process = fields.String(required=True)
+    bill_review_process = fields.String(required=True)
+    alternative_payment_process = fields.String(required=True)
+    policy_url = fields.String(required=True)
+    phone = fields.String(required=True)
+    may_become_customer_without_arrears = fields.Boolean(required=True)  # tenant notices (H&S 116916)
+    rule = fields.Nested(RuleRef, required=True)
+    requested_on = fields.Date(required=True)
+
+
+@message("collections.shutoff_ordered.v1", EVENT,
+         "A work order to discontinue service for nonpayment: seal and lock the meter on the scheduled date.",
+         external_queue="operations.work_orders")
+class ShutoffOrdered(Schema):
+    order_id = fields.String(required=True)
+    account_id = fields.String(required=True)
+    service_address = fields.String(required=True)
+    apn = fields.String(required=True, allow_none=True)
+    work = fields.String(required=True, validate=validate.OneOf(("seal_and_lock_meter",)))
+    scheduled_on = fields.Date(required=True)
+    amount_delinquent = Money(required=True)
+    notice_id = fields.String(required=True, allow_none=True)
+    rule = fields.Nested(RuleRef, required=True)
+    ordered_on = fields.Date(required=True)
+
+
+@message("collections.reconnect_ordered.v1", EVENT,
+         "A work order to restore service (unseal the meter) after payment or an arrangement; cancels the "
+         "shutoff order if the crew has not yet acted on it.",
+         external_queue="operations.work_orders")
+class ReconnectOrdered(Schema):
+    order_id = fields.String(required=True)
+    account_id = fields.String(required=True)
+    service_address = fields.String(required=True)
+    work = fields.String(required=True, validate=validate.OneOf(("unseal_meter",)))
+    shutoff_order_id = fields.String(required=True)
+    reason = fields.String(required=True, validate=validate.OneOf(("paid", "arrangement")))
+    reconnection_fee_normal_hours = Money(required=True)  # capped for low-income households (H&S 116914)
+    reconnection_fee_after_hours = Money(required=True)
+    rule = fields.Nested(RuleRef, required=True)
+    ordered_on = fields.Date(required=True)
+
+
+class ScheduledAction(Schema):
+    kind = fields.String(required=True)
+    on = fields.Date(required=True)
+    rule = fields.Nested(RuleRef, required=True)
+
+
+class BlockSchema(Schema):
+    rule = fields.Nested(RuleRef, required=True)
+    detail = fields.String(required=True)
+    until = fields.Date(required=True, allow_none=True)
+
+
+@message("collections.collections_status.v1", RPC_RESPONSE,
+         "An account's place on the collections timeline: what is due today, why, what comes next, and what "
+         "blocks a discontinuation. Also the answer to every staff recording call.",
+         rpc="collections.collections_status")
+class CollectionsStatus(Schema):
+    account_id = fields.String(required=True)
+    business_date = fields.Date(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(ACCOUNT_STATUSES))
+    past_due_amount = Money(required=True)
+    oldest_due_on = fields.Date(required=True, allow_none=True)
+    disconnected = fields.Boolean(required=True)
+    shutoff_on = fields.Date(required=True, allow_none=True)
+    shutoff_set_by = fields.List(fields.Nested(RuleRef), required=True)
+    due_today = fields.List(fields.Nested(ScheduledAction), required=True)
+    upcoming = fields.List(fields.Nested(ScheduledAction), required=True)
+    blocked_by = fields.List(fields.Nested(BlockSchema), required=True)
+
+
+class WorklistItem(ScheduledAction):
+    account_id = fields.String(required=True)
+
+
+@message("collections.worklist.v1", RPC_RESPONSE,
+         "Staff tasks for a business date (contact attempts, door hangers, notices, shutoffs), each with its rule.",
+         rpc="collections.worklist")
+class Worklist(Schema):
+    business_date = fields.Date(required=True)
+    items = fields.List(fields.Nested(WorklistItem), required=True)
+
+
+class _AccountRequest(Schema):
+    account_id = fields.String(required=True, validate=validate.Length(min=1))
+
+
+@message("collections.record_appeal_request.v1", RPC_REQUEST,
+         "An appeal, bill review or dispute was filed (no shutoff while pending, Gov. Code 60372); "
+         "give resolved_on to close it.", rpc="collections.record_appeal")
+class RecordAppealRequest(_AccountRequest):
+    filed_on = fields.Date(load_default=None, allow_none=True)      # default: the business date
+    resolved_on = fields.Date(load_default=None, allow_none=True)
+
+
+@message("collections.grant_extension_request.v1", RPC_REQUEST,
+         "An extension of time to pay was granted until a date (Gov. Code 60372).", rpc="collections.grant_extension")
+class GrantExtensionRequest(_AccountRequest):
+    until = fields.Date(required=True)
+
+
+@message("collections.record_medical_certification_request.v1", RPC_REQUEST,
+         "A primary care provider's certification and the customer's financial inability (H&S 116910(a)).",
+         rpc="collections.record_medical_certification")
+class RecordMedicalCertificationRequest(_AccountRequest):
+    certified_on = fields.Date(required=True)
+    expires_on = fields.Date(load_default=None, allow_none=True)
+    financially_unable = fields.Boolean(required=True)
+
+
+@message("collections.agree_payment_plan_request.v1", RPC_REQUEST,
+         "The customer agreed to amortize the unpaid balance in monthly installments (at most 12, Gov. Code 60372).",
+         rpc="collections.agree_payment_plan")
+class AgreePaymentPlanRequest(_AccountRequest):
+    months = fields.Integer(required=True, validate=validate.Range(min=1, max=12))
+    first_due_on = fields.Date(required=True)
+
+
+@message("collections.record_contact_attempt_request.v1", RPC_REQUEST,
+         "Staff tried to reach an adult at the premises by phone or in person (Gov. Code 60373).",
+         rpc="collections.record_contact_attempt")
+class RecordContactAttemptRequest(_AccountRequest):
+    reached_adult = fields.Boolean(required=True)
+    attempted_on = fields.Date(load_default=None, allow_none=True)
+
+
+@message("collections.discontinuation_count.v1", RPC_RESPONSE,
+         "Residential discontinuations for nonpayment in a calendar year, for the website and the State Water "
+         "Board (H&S 116918).", rpc="collections.discontinuation_count")
+class DiscontinuationCount(Schema):
+    year = fields.Integer(required=True)
+    residential_discontinuations_for_nonpayment = fields.Integer(required=True, validate=validate.Range(min=0))
+
+
+# --- liens and the tax-roll delinquent list ----------------------------------------------------------
+
+@message("collections.lien_recorded.v1", EVENT,
+         "A lien certificate for unpaid charges on a parcel, to be recorded with the county (Gov. Code 54984.9).",
+         external_queue="county.recorder")
+class LienRecorded(Schema):
+    lien_id = fields.String(required=True)
+    apn = fields.String(required=True)
+    owner_of_record = fields.String(required=True)
+    amount = Money(required=True)
+    recorded_on = fields.Date(required=True)
+
+
+@message("collections.lien_released.v1", EVENT,
+         "A release of a recorded lien: the charges are paid in full (due within 30 days, Gov. Code 54984.9).",
+         external_queue="county.recorder")
+class LienReleased(Schema):
+    lien_id = fields.String(required=True)
+    apn = fields.String(required=True)
+    owner_of_record = fields.String(required=True)
+    paid_in_full_on = fields.Date(required=True)
+    released_on = fields.Date(required=True)
+
+
+@message("collections.record_liens_request.v1", RPC_REQUEST,
+         "Record liens on every parcel whose charges are delinquent at least min_days_delinquent days "
+         "(parcels with an open lien are skipped).", rpc="collections.record_liens")
+class RecordLiensRequest(Schema):
+    min_days_delinquent = fields.Integer(required=True, validate=validate.Range(min=60))
+
+
+class LienSchema(Schema):
+    lien_id = fields.String(required=True)
+    apn = fields.String(required=True)
+    owner_of_record = fields.String(required=True)
+    amount = Money(required=True)
+    recorded_on = fields.Date(required=True)
+    paid_in_full_on = fields.Date(required=True, allow_none=True)
+    released_on = fields.Date(required=True, allow_none=True)
+
+
+@message("collections.liens.v1", RPC_RESPONSE, "Liens, newest first.", rpc="collections.record_liens")
+class Liens(Schema):
+    liens = fields.List(fields.Nested(LienSchema), required=True)
+
+
+@message("collections.prepare_delinquent_list_request.v1", RPC_REQUEST,
+         "Build the year's delinquent list for the tax roll from charges unpaid as of a date (H&S 5473).",
+         rpc="collections.prepare_delinquent_list")
+class PrepareDelinquentListRequest(Schema):
+    tax_year = fields.Integer(required=True, validate=validate.Range(min=2000, max=2100))
+    as_of = fields.Date(required=True)
+    min_days_delinquent = fields.Integer(required=True, validate=validate.Range(min=60))
+    bona_fide_purchaser_apns = fields.List(fields.String(), load_default=list)
+
+
+@message("collections.delinquent_list_step_request.v1", RPC_REQUEST,
+         "One step of the hearing workflow: notice (mailed_on, published_on x2, hearing_on), protest (apn, "
+         "protest), hearing (held_on, adjustments by APN), file (filed_on: items paid since are removed).",
+         rpc="collections.delinquent_list_step")
+class DelinquentListStepRequest(Schema):
+    tax_year = fields.Integer(required=True)
+    step = fields.String(required=True, validate=validate.OneOf(("notice", "protest", "hearing", "file")))
+    mailed_on = fields.Date(load_default=None, allow_none=True)
+    published_on = fields.List(fields.Date(), load_default=None, allow_none=True, validate=validate.Length(equal=2))
+    hearing_on = fields.Date(load_default=None, allow_none=True)
+    apn = fields.String(load_default=None, allow_none=True)
+    protest = fields.String(load_default=None, allow_none=True)
+    held_on = fields.Date(load_default=None, allow_none=True)
+    adjustments = fields.Dict(keys=fields.String(), values=Money(), load_default=dict)
+    filed_on = fields.Date(load_default=None, allow_none=True)
+
+
+class RollItemSchema(Schema):
+    apn = fields.String(required=True)
+    owner_of_record = fields.String(required=True)
+    amount = Money(required=True)
+    adjusted_amount = Money(required=True, allow_none=True)
+    bill_ids = fields.List(fields.String(), required=True)
+    protests = fields.List(fields.String(), required=True)
+    roll = fields.String(required=True, validate=validate.OneOf(("secured", "unsecured")))
+    removed = fields.String(required=True, allow_none=True)
+
+
+@message("collections.delinquent_list.v1", RPC_RESPONSE,
+         "The year's delinquent list, its hearing workflow dates and, once filed, the county auditor file lines.",
+         rpc="collections.delinquent_list_step")
+class DelinquentListSchema(Schema):
+    tax_year = fields.Integer(required=True)
+    as_of = fields.Date(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(("draft", "noticed", "heard", "filed")))
+    filing_deadline = fields.Date(required=True)
+    mailed_on = fields.Date(required=True, allow_none=True)
+    published_on = fields.List(fields.Date(), required=True)
+    hearing_on = fields.Date(required=True, allow_none=True)
+    filed_on = fields.Date(required=True, allow_none=True)
+    items = fields.List(fields.Nested(RollItemSchema), required=True)
+    auditor_file = fields.String(required=True, allow_none=True)  # CSV for the county auditor, once filed

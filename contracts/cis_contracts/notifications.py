@@ -4,7 +4,8 @@ from marshmallow import Schema, fields, validate
 from cis_contracts.fields import ZonedDateTime
 from cis_contracts.registry import RPC_RESPONSE, message
 
-DELIVERY_KINDS = ("bill_notice", "past_due_notice")
+DELIVERY_KINDS = ("bill_notice", "past_due_notice", "shutoff_notice", "occupant_notice", "tenant_notice",
+                  "forty_eight_hour_notice", "plan_default_final_notice")
 DELIVERY_STATUSES = ("sent", "failed", "no_address")
 
 

@@ -12,6 +12,7 @@ from cis_runtime.errors import InvalidInput
 ACCOUNT_OPENED = "accounts.account_opened.v1"
 BILL_ISSUED = "billing.bill_issued.v1"
 NOTICE_REQUESTED = "collections.notice_requested.v1"
+COLLECTION_NOTICE_REQUESTED = "collections.collection_notice_requested.v1"
 
 
 class Service(BusinessClockRpc):
@@ -35,6 +36,12 @@ class Service(BusinessClockRpc):
     def on_notice_requested(self, envelope, payload):
         self._notify(envelope, NOTICE_REQUESTED, "notifications.on_notice_requested",
                      lambda uow, mailer: services.send_past_due_notice(uow, mailer, envelope["message_id"], payload))
+
+    @reliable_handler(COLLECTION_NOTICE_REQUESTED)
+    def on_collection_notice_requested(self, envelope, payload):
+        self._notify(envelope, COLLECTION_NOTICE_REQUESTED, "notifications.on_collection_notice_requested",
+                     lambda uow, mailer: services.send_collection_notice(uow, mailer, envelope["message_id"],
+                                                                        payload))
 
     def _notify(self, envelope, message_name, consumer, send):
         """Send in one unit of work; a relay failure is recorded apart and re-raised, so the

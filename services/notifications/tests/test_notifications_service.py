@@ -185,3 +185,32 @@ def test_the_migrations_create_exactly_the_models_tables(service_db):
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
+
+
+COLLECTION_NOTICE_REQUESTED = "collections.collection_notice_requested.v1"
+
+
+def test_hsc_116908_a_shutoff_notice_email_carries_every_required_item(notifications, mail_relay, publish):
+    known_contact(publish, account_id="A0000004")
+    notice = get(COLLECTION_NOTICE_REQUESTED).examples()[0]
+    publish(COLLECTION_NOTICE_REQUESTED, notice)
+
+    [email] = wait_for(lambda: mail_relay.messages, message="shutoff notice email")
+    body = email.get_content()
+    assert email["Subject"] == "Notice of past-due water bill and scheduled shutoff on 2026-06-23"
+    for item in ("Ana Flores", "PO Box 9, Springville, CA 95000", "$64.55", "pay or arrange to pay by 2026-06-22",
+                 notice["extension_process"], notice["bill_review_process"], notice["alternative_payment_process"],
+                 notice["policy_url"], notice["phone"]):
+        assert item in body, item
+    [delivery] = deliveries(notifications, "A0000004")
+    assert (delivery["kind"], delivery["status"]) == ("shutoff_notice", "sent")
+
+
+def test_hsc_116916_a_tenant_notice_tells_occupants_they_may_become_customers(notifications, mail_relay, publish):
+    known_contact(publish, account_id="A0000004")
+    notice = {**get(COLLECTION_NOTICE_REQUESTED).examples()[0], "kind": "tenant_notice",
+              "addressee": "Residential occupants", "may_become_customer_without_arrears": True}
+    publish(COLLECTION_NOTICE_REQUESTED, notice)
+    [email] = wait_for(lambda: mail_relay.messages, message="tenant notice email")
+    assert "without paying the amount owed on the owner's account" in email.get_content()
+    assert deliveries(notifications, "A0000004")[0]["kind"] == "tenant_notice"

@@ -27,6 +27,26 @@ class CollectionAccount(Base):
     credit: Mapped[Decimal] = mapped_column(MONEY)
     delinquent_since: Mapped[date | None] = mapped_column(sa.Date)
     cleared_on: Mapped[date | None] = mapped_column(sa.Date)
+    # facts from accounts.account_opened.v1
+    customer_name: Mapped[str | None] = mapped_column(sa.Text)
+    mailing_address: Mapped[str | None] = mapped_column(sa.Text)
+    service_address: Mapped[str | None] = mapped_column(sa.Text)
+    apn: Mapped[str | None] = mapped_column(sa.Text)
+    owner_of_record: Mapped[str | None] = mapped_column(sa.Text)
+    residential: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.true(), default=True)
+    landlord_of_record: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false(), default=False)
+    low_income: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false(), default=False)
+    financially_unable: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false(), default=False)
+    # where the account stands on the shutoff timeline
+    last_interest_waiver_on: Mapped[date | None] = mapped_column(sa.Date)
+    shutoff_notice_id: Mapped[str | None] = mapped_column(sa.Text)
+    occupant_copy_on: Mapped[date | None] = mapped_column(sa.Date)
+    tenant_notice_on: Mapped[date | None] = mapped_column(sa.Date)
+    forty_eight_hour_notice_on: Mapped[date | None] = mapped_column(sa.Date)
+    final_notice_posted_on: Mapped[date | None] = mapped_column(sa.Date)
+    shutoff_order_id: Mapped[str | None] = mapped_column(sa.Text)
+    shutoff_ordered_on: Mapped[date | None] = mapped_column(sa.Date)
+    reconnect_ordered_on: Mapped[date | None] = mapped_column(sa.Date)
 
 
 class Receivable(Base):
@@ -39,6 +59,8 @@ class Receivable(Base):
     issued_on: Mapped[date] = mapped_column(sa.Date)
     due_on: Mapped[date] = mapped_column(sa.Date)
     past_due_notice_id: Mapped[str | None] = mapped_column(sa.Text)
+    final: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false(), default=False)
+    written_off_on: Mapped[date | None] = mapped_column(sa.Date)
 
 
 class Payment(Base):
@@ -58,6 +80,8 @@ class Notice(Base):
     amount_past_due: Mapped[Decimal] = mapped_column(MONEY)
     bill_ids: Mapped[list[str]] = mapped_column(ARRAY(sa.Text))
     oldest_due_on: Mapped[date] = mapped_column(sa.Date)
+    shutoff_on: Mapped[date | None] = mapped_column(sa.Date)
+    rule_code: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class DailyRun(Base):
@@ -68,3 +92,115 @@ class DailyRun(Base):
     newly_delinquent: Mapped[int] = mapped_column(sa.Integer)
     notices_requested: Mapped[int] = mapped_column(sa.Integer)
     ran_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+
+
+ACCOUNT_FK = "collection_accounts.account_id"
+
+
+class Appeal(Base):
+    __tablename__ = "appeals"
+    appeal_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey(ACCOUNT_FK), index=True)
+    filed_on: Mapped[date] = mapped_column(sa.Date)
+    resolved_on: Mapped[date | None] = mapped_column(sa.Date)
+
+
+class Extension(Base):
+    __tablename__ = "extensions"
+    extension_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey(ACCOUNT_FK), index=True)
+    granted_on: Mapped[date] = mapped_column(sa.Date)
+    until: Mapped[date] = mapped_column(sa.Date)
+
+
+class MedicalCertification(Base):
+    __tablename__ = "medical_certifications"
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey(ACCOUNT_FK), primary_key=True)
+    certified_on: Mapped[date] = mapped_column(sa.Date)
+    expires_on: Mapped[date | None] = mapped_column(sa.Date)
+
+
+class PaymentPlan(Base):
+    __tablename__ = "payment_plans"
+    plan_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey(ACCOUNT_FK), index=True)
+    agreed_on: Mapped[date] = mapped_column(sa.Date)
+    active: Mapped[bool] = mapped_column(sa.Boolean)
+
+
+class PlanInstallment(Base):
+    __tablename__ = "plan_installments"
+    plan_id: Mapped[str] = mapped_column(sa.ForeignKey("payment_plans.plan_id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    due_on: Mapped[date] = mapped_column(sa.Date)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    paid: Mapped[Decimal] = mapped_column(MONEY)
+
+
+class ContactAttempt(Base):
+    __tablename__ = "contact_attempts"
+    attempt_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey(ACCOUNT_FK), index=True)
+    attempted_on: Mapped[date] = mapped_column(sa.Date)
+    reached_adult: Mapped[bool] = mapped_column(sa.Boolean)
+
+
+class WorkOrder(Base):
+    """Shutoff and reconnect orders sent to operations; shutoffs are the H&S 116918 annual count."""
+    __tablename__ = "work_orders"
+    order_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey(ACCOUNT_FK), index=True)
+    kind: Mapped[str] = mapped_column(sa.Text)
+    ordered_on: Mapped[date] = mapped_column(sa.Date)
+    residential: Mapped[bool] = mapped_column(sa.Boolean)
+    for_nonpayment: Mapped[bool] = mapped_column(sa.Boolean)
+    shutoff_order_id: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class CollectionAction(Base):
+    """Every action the engine's decision led to, with the rule that set its date (the audit trail)."""
+    __tablename__ = "collection_actions"
+    action_id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey(ACCOUNT_FK), index=True)
+    business_date: Mapped[date] = mapped_column(sa.Date)
+    kind: Mapped[str] = mapped_column(sa.Text)
+    rule_code: Mapped[str] = mapped_column(sa.Text)
+    citation: Mapped[str] = mapped_column(sa.Text)
+    reference: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class Lien(Base):
+    """A lien certificate on a parcel (Gov. Code 54984.9)."""
+    __tablename__ = "liens"
+    lien_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    apn: Mapped[str] = mapped_column(sa.Text, index=True)
+    owner_of_record: Mapped[str] = mapped_column(sa.Text)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    recorded_on: Mapped[date] = mapped_column(sa.Date)
+    paid_in_full_on: Mapped[date | None] = mapped_column(sa.Date)
+    released_on: Mapped[date | None] = mapped_column(sa.Date)
+
+
+class TaxRollList(Base):
+    """The year's delinquent list for the tax roll and its hearing workflow (H&S 5473)."""
+    __tablename__ = "tax_roll_lists"
+    tax_year: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    as_of: Mapped[date] = mapped_column(sa.Date)
+    status: Mapped[str] = mapped_column(sa.Text)
+    mailed_on: Mapped[date | None] = mapped_column(sa.Date)
+    published_on: Mapped[list[date] | None] = mapped_column(ARRAY(sa.Date))
+    hearing_on: Mapped[date | None] = mapped_column(sa.Date)
+    filed_on: Mapped[date | None] = mapped_column(sa.Date)
+
+
+class TaxRollItem(Base):
+    __tablename__ = "tax_roll_items"
+    tax_year: Mapped[int] = mapped_column(sa.ForeignKey("tax_roll_lists.tax_year"), primary_key=True)
+    apn: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    owner_of_record: Mapped[str] = mapped_column(sa.Text)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    bill_ids: Mapped[list[str]] = mapped_column(ARRAY(sa.Text))
+    adjusted_amount: Mapped[Decimal | None] = mapped_column(MONEY)
+    protests: Mapped[list[str]] = mapped_column(ARRAY(sa.Text))
+    bona_fide_purchaser: Mapped[bool] = mapped_column(sa.Boolean)
+    removed: Mapped[str | None] = mapped_column(sa.Text)

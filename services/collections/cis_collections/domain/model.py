@@ -1,8 +1,8 @@
 """Collections domain: open receivables, payment application and the daily past-due assessment.
 
 Plain objects and rules, no framework. "Delinquent" here means "has a bill past its due date";
-the statutory SB 998 thresholds (60 days before any discontinuation, notice periods) belong to
-the full collections engine and are deliberately not modelled yet.
+the statutory timeline (60 days before any discontinuation, notice periods, protections) is the
+collections engine in engine.py.
 """
 from dataclasses import dataclass, field
 from datetime import date

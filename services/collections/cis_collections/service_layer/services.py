@@ -6,10 +6,15 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
 from cis_collections.adapters import models
-from cis_collections.domain.model import (CURRENT, DELINQUENT, ZERO, AccountView, Assessment, Receivable,
-                                          apply_payment, assess, next_identifier)
+from cis_collections.adapters.reference_data import collections_policy
+from cis_collections.domain import engine
+from cis_collections.domain.model import (CURRENT, DELINQUENT, ZERO, AccountView, Receivable, apply_payment, assess,
+                                          next_identifier)
+from cis_collections.service_layer import parcels, timeline
+from cis_runtime.errors import InvalidInput, NotFound
 
-NOTICE_REQUESTED = "collections.notice_requested.v1"
+RESIDENTIAL_CLASSES = ("residential", "multi_family")
+ENGINE_BATCH = 2000  # accounts whose state is loaded together (bounded IN lists, bounded memory)
 
 
 # --- consumed events ---------------------------------------------------------------------------
@@ -41,8 +46,49 @@ def record_payment(uow, payment: dict) -> None:
     _, leftover = apply_payment(view.receivables, payment["amount"])
     _write_back(view, rows)
     account.credit += leftover
+    _pay_plan_installments(uow, account.account_id, payment["amount"])
     if account.status == DELINQUENT and assess(view, uow.today()).past_due_amount == 0:
         _clear_delinquency(account, uow.today())
+    # A payment can call off today's shutoff or restore service at once (H&S 116912; Gov. Code 60375).
+    if account.shutoff_ordered_on is not None and account.reconnect_ordered_on is None:
+        _run_engine(uow, [account], {account.account_id: rows}, uow.today())
+
+
+def _pay_plan_installments(uow, account_id: str, amount) -> None:
+    """A payment on an account with a plan counts toward its installments, oldest first."""
+    installments = uow.session.scalars(
+        sa.select(models.PlanInstallment).join(models.PaymentPlan)
+        .where(models.PaymentPlan.account_id == account_id, models.PaymentPlan.active,
+               models.PlanInstallment.paid < models.PlanInstallment.amount)
+        .order_by(models.PlanInstallment.seq)).all()
+    remaining = amount
+    for installment in installments:
+        portion = min(installment.amount - installment.paid, remaining)
+        installment.paid += portion
+        remaining -= portion
+        if remaining <= 0:
+            break
+
+
+def record_account_opened(uow, opened: dict) -> None:
+    """The facts the shutoff rules need: names, addresses (Occupant copy), APN and owner (liens), and
+    whether the owner is the customer of a multi-unit property others live in (tenant notices, H&S 116916)."""
+    account = _locked_account(uow, opened["account_id"])
+    mailing, service = _one_line(opened["mailing_address"]), _one_line(opened["service_address"])
+    account.customer_name, account.mailing_address, account.service_address = (
+        opened["customer_name"], mailing, service)
+    account.apn, account.owner_of_record = opened["apn"], opened["owner_of_record"]
+    account.residential = opened["customer_class"] in RESIDENTIAL_CLASSES
+    owner_is_customer = opened["owner_of_record"].strip().lower() == opened["customer_name"].strip().lower()
+    # A different mailing address alone (a PO box) does not mean tenants live there; a landlord of a
+    # single-family rental has to be flagged by staff (next step).
+    account.landlord_of_record = owner_is_customer and opened["dwelling_units"] > 1
+
+
+def _one_line(address: dict) -> str:
+    parts = [address["line1"], address.get("line2"), address["city"],
+             f"{address.get('state') or 'CA'} {address['zip']}"]
+    return ", ".join(p for p in parts if p)
 
 
 # --- daily run ---------------------------------------------------------------------------------
@@ -61,47 +107,45 @@ def run_daily(uow) -> dict:
     if claimed is None:
         return daily_run_view(uow.session.get(models.DailyRun, today))
     run = uow.session.get(models.DailyRun, today)
-    accounts = _accounts_to_assess(uow)
-    receivables = _open_receivables(uow, [a.account_id for a in accounts])
-    for account in accounts:
-        newly_delinquent, notice_requested = _assess_account(uow, account, receivables.get(account.account_id, []),
-                                                             today)
-        run.newly_delinquent += newly_delinquent
-        run.notices_requested += notice_requested
-    run.accounts_assessed = len(accounts)
+    # An account whose open bills are not yet due has nothing to decide: it is counted, not loaded.
+    run.accounts_assessed = uow.session.scalar(sa.select(sa.func.count()).select_from(
+        _accounts_to_assess_query(today=None).subquery()))
+    accounts = list(uow.session.scalars(_accounts_to_assess_query(today).with_for_update()))
+    for start in range(0, len(accounts), ENGINE_BATCH):
+        batch = accounts[start:start + ENGINE_BATCH]
+        receivables = _open_receivables(uow, [a.account_id for a in batch])
+        for account in batch:
+            run.newly_delinquent += _assess_account(uow, account, receivables.get(account.account_id, []), today)
+        run.notices_requested += _run_engine(uow, batch, receivables, today)
+        uow.session.flush()
+    parcels.release_paid_liens(uow)
     uow.commit()
     return daily_run_view(run)
 
 
-def _assess_account(uow, account, rows: list, today: date) -> tuple[int, int]:
-    view = _view(account, rows)
-    assessment = assess(view, today)
-    newly_delinquent = 0
+def _assess_account(uow, account, rows: list, today: date) -> int:
+    """Keep the delinquency status (account_status.v1) current; return 1 when newly delinquent."""
+    assessment = assess(_view(account, rows), today)
     if assessment.status == DELINQUENT and account.status != DELINQUENT:
         account.status, account.delinquent_since, account.cleared_on = DELINQUENT, today, None
-        newly_delinquent = 1
-    elif assessment.status == CURRENT and account.status == DELINQUENT:
+        return 1
+    if assessment.status == CURRENT and account.status == DELINQUENT:
         _clear_delinquency(account, today)
-    if not assessment.reminder_due:
-        return newly_delinquent, 0
-    notice_id = _request_past_due_notice(uow, account.account_id, assessment, today)
-    for row in rows:
-        if row.bill_id in assessment.reminder_bill_ids:
-            row.past_due_notice_id = notice_id
-    return newly_delinquent, 1
+    return 0
 
 
-def _request_past_due_notice(uow, account_id: str, assessment: Assessment, today: date) -> str:
-    """One notice per account per run, naming the bills that became past due since the last one."""
-    notice = models.Notice(notice_id=_next_id(uow, "N"), account_id=account_id, kind="past_due",
-                           requested_on=today, amount_past_due=assessment.past_due_amount,
-                           bill_ids=list(assessment.reminder_bill_ids), oldest_due_on=assessment.oldest_due_on)
-    uow.session.add(notice)
-    uow.emit(NOTICE_REQUESTED, {
-        "notice_id": notice.notice_id, "account_id": account_id, "kind": notice.kind,
-        "amount_past_due": notice.amount_past_due, "bill_ids": notice.bill_ids,
-        "oldest_due_on": notice.oldest_due_on, "requested_on": notice.requested_on})
-    return notice.notice_id
+def _run_engine(uow, accounts: list, receivables: dict, today: date) -> int:
+    """The engine for a batch of accounts; returns how many past-due reminders were requested (what
+    collections.daily_run.v1 has always counted; the shutoff-path notices are in collection_actions)."""
+    states = timeline.load_states(uow, accounts, receivables)
+    batch, requested = timeline.Batch(uow), 0
+    with uow.session.no_autoflush:  # the new rows go in with one flush per batch, not one per notice
+        for account in accounts:
+            outcome = timeline.act(batch, account, receivables.get(account.account_id, []),
+                                   states[account.account_id], today)
+            requested += outcome.reminders
+    batch.emit_all()
+    return requested
 
 
 # --- queries -----------------------------------------------------------------------------------
@@ -113,7 +157,9 @@ def account_status(uow, account_id: str) -> dict:
                 "delinquent_since": None, "notices_requested": []}
     rows = _open_receivables(uow, [account_id]).get(account_id, [])
     assessment = assess(_view(account, rows), uow.today())
-    notices = uow.session.scalars(sa.select(models.Notice).where(models.Notice.account_id == account_id)
+    # v1 lists the past-due reminders only; the shutoff-path notices are in collections_status.
+    notices = uow.session.scalars(sa.select(models.Notice).where(models.Notice.account_id == account_id,
+                                                                 models.Notice.kind == "past_due")
                                   .order_by(models.Notice.requested_on, models.Notice.notice_id)).all()
     return {"account_id": account_id, "status": account.status,
             "past_due_amount": assessment.past_due_amount, "delinquent_since": account.delinquent_since,
@@ -139,13 +185,17 @@ def _locked_account(uow, account_id: str) -> models.CollectionAccount:
     return uow.session.get(models.CollectionAccount, account_id, with_for_update=True, populate_existing=True)
 
 
-def _accounts_to_assess(uow) -> list[models.CollectionAccount]:
-    owing = sa.select(models.Receivable.account_id).where(models.Receivable.paid < models.Receivable.amount)
-    return list(uow.session.scalars(
-        sa.select(models.CollectionAccount)
-        .where(sa.or_(models.CollectionAccount.account_id.in_(owing),
-                      models.CollectionAccount.status == DELINQUENT))
-        .order_by(models.CollectionAccount.account_id).with_for_update()))
+def _accounts_to_assess_query(today: date | None):
+    """Accounts owing anything (today=None), or those with something to decide on `today`: a bill past
+    due, a delinquency to clear, or service shut off (to reconnect)."""
+    account, bill = models.CollectionAccount, models.Receivable
+    owing = sa.select(bill.account_id).where(bill.paid < bill.amount)
+    if today is not None:
+        owing = owing.where(bill.due_on < today, bill.written_off_on.is_(None))
+    return (sa.select(account)
+            .where(sa.or_(account.account_id.in_(owing), account.status == DELINQUENT,
+                          sa.and_(account.shutoff_ordered_on.is_not(None), account.reconnect_ordered_on.is_(None))))
+            .order_by(account.account_id))
 
 
 def _open_receivables(uow, account_ids: list[str]) -> dict[str, list[models.Receivable]]:
@@ -181,3 +231,119 @@ def _write_back(view: AccountView, rows: list[models.Receivable]) -> None:
 
 def _next_id(uow, prefix: str) -> str:
     return next_identifier(prefix, uow.session.execute(models.ids.next_value()).scalar())
+
+
+# --- the collections timeline for staff ------------------------------------------------------------
+
+def collections_status(uow, account_id: str) -> dict:
+    """What is due today on the account, why (the rule and its section), what comes next, what blocks it."""
+    account = _known_account(uow, account_id)
+    rows = _open_receivables(uow, [account_id]).get(account_id, [])
+    state = timeline.load_states(uow, [account], {account_id: rows})[account_id]
+    return timeline.status_view(account_id, state, uow.today())
+
+
+def worklist(uow, day: date | None = None) -> dict:
+    """Every account's actions due on or before `day` (default: the business date), oldest first."""
+    day = day or uow.today()
+    accounts = list(uow.session.scalars(_accounts_to_assess_query(day)))
+    receivables = _open_receivables(uow, [a.account_id for a in accounts])
+    states = timeline.load_states(uow, accounts, receivables)
+    items = [{"account_id": account.account_id, "kind": action.kind, "on": action.on,
+              "rule": {"code": action.rule.code, "citation": action.rule.citation}}
+             for account in accounts for action in timeline.decide(states[account.account_id], day).due_actions(day)]
+    return {"business_date": day, "items": sorted(items, key=lambda i: (i["on"], i["account_id"], i["kind"]))}
+
+
+def record_appeal(uow, request: dict) -> dict:
+    """File an appeal (no shutoff while it is pending), or resolve the pending one with resolved_on."""
+    account = _known_account(uow, request["account_id"], lock=True)
+    today = uow.today()
+    pending = uow.session.scalars(sa.select(models.Appeal).where(
+        models.Appeal.account_id == account.account_id, models.Appeal.resolved_on.is_(None))).all()
+    if request.get("resolved_on"):
+        if not pending:
+            raise InvalidInput({"resolved_on": ["The account has no pending appeal to resolve."]})
+        for appeal in pending:
+            appeal.resolved_on = request["resolved_on"]
+    else:
+        uow.session.add(models.Appeal(appeal_id=_next_id(uow, "AP"), account_id=account.account_id,
+                                      filed_on=request.get("filed_on") or today))
+    return _after_staff_change(uow, account)
+
+
+def grant_extension(uow, request: dict) -> dict:
+    account = _known_account(uow, request["account_id"], lock=True)
+    if request["until"] < uow.today():
+        raise InvalidInput({"until": ["An extension must run to today or later."]})
+    uow.session.add(models.Extension(extension_id=_next_id(uow, "EX"), account_id=account.account_id,
+                                     granted_on=uow.today(), until=request["until"]))
+    return _after_staff_change(uow, account)
+
+
+def record_medical_certification(uow, request: dict) -> dict:
+    account = _known_account(uow, request["account_id"], lock=True)
+    if request.get("expires_on") and request["expires_on"] < request["certified_on"]:
+        raise InvalidInput({"expires_on": ["A certification cannot expire before it was made."]})
+    existing = uow.session.get(models.MedicalCertification, account.account_id)
+    if existing is None:
+        existing = models.MedicalCertification(account_id=account.account_id)
+        uow.session.add(existing)
+    existing.certified_on, existing.expires_on = request["certified_on"], request.get("expires_on")
+    account.financially_unable = request["financially_unable"]
+    return _after_staff_change(uow, account)
+
+
+def agree_payment_plan(uow, request: dict) -> dict:
+    """Amortize everything past due over `months` monthly installments (replacing any earlier plan)."""
+    account = _known_account(uow, request["account_id"], lock=True)
+    today = uow.today()
+    rows = _open_receivables(uow, [account.account_id]).get(account.account_id, [])
+    arrears = assess(_view(account, rows), today).past_due_amount
+    if arrears <= 0:
+        raise InvalidInput({"account_id": ["Nothing is past due on this account: there is nothing to amortize."]})
+    if request["first_due_on"] < today:
+        raise InvalidInput({"first_due_on": ["The first installment cannot fall before today."]})
+    installments = engine.amortize(arrears, request["first_due_on"], request["months"], collections_policy())
+    uow.session.execute(sa.update(models.PaymentPlan).where(models.PaymentPlan.account_id == account.account_id)
+                        .values(active=False))
+    plan_id = _next_id(uow, "PL")
+    uow.session.add(models.PaymentPlan(plan_id=plan_id, account_id=account.account_id, agreed_on=today, active=True))
+    uow.session.flush()
+    uow.session.add_all(models.PlanInstallment(plan_id=plan_id, seq=n, due_on=i.due_on, amount=i.amount, paid=ZERO)
+                        for n, i in enumerate(installments, start=1))
+    return _after_staff_change(uow, account)
+
+
+def record_contact_attempt(uow, request: dict) -> dict:
+    account = _known_account(uow, request["account_id"], lock=True)
+    attempted_on = request.get("attempted_on") or uow.today()
+    if attempted_on > uow.today():
+        raise InvalidInput({"attempted_on": ["A contact attempt cannot be recorded for a future date."]})
+    uow.session.add(models.ContactAttempt(attempt_id=_next_id(uow, "CA"), account_id=account.account_id,
+                                          attempted_on=attempted_on, reached_adult=request["reached_adult"]))
+    return _after_staff_change(uow, account)
+
+
+def annual_discontinuation_count(uow, year: int) -> int:
+    """Residential discontinuations for nonpayment in a calendar year (H&S 116918)."""
+    orders = uow.session.scalars(sa.select(models.WorkOrder).where(models.WorkOrder.kind == "shutoff"))
+    return engine.annual_discontinuation_count(
+        [engine.Discontinuation(o.account_id, o.ordered_on, o.residential, o.for_nonpayment) for o in orders], year)
+
+
+def _after_staff_change(uow, account) -> dict:
+    """A staff change can make something due at once (e.g. reconnection on an arrangement)."""
+    uow.session.flush()
+    if account.shutoff_ordered_on is not None and account.reconnect_ordered_on is None:
+        rows = _open_receivables(uow, [account.account_id])
+        _run_engine(uow, [account], rows, uow.today())
+        uow.session.flush()
+    return collections_status(uow, account.account_id)
+
+
+def _known_account(uow, account_id: str, lock: bool = False) -> models.CollectionAccount:
+    account = uow.session.get(models.CollectionAccount, account_id, with_for_update=lock)
+    if account is None:
+        raise NotFound("account", account_id)
+    return account

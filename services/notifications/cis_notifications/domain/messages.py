@@ -76,6 +76,62 @@ def past_due_notice(contact: Contact, notice: dict) -> Email:
     return Email(subject, body)
 
 
+COLLECTION_NOTICE_SUBJECTS = {
+    "shutoff_notice": "Notice of past-due water bill and scheduled shutoff on $shutoff_on",
+    "occupant_notice": "To the Occupant: water service at this address may be shut off on $shutoff_on",
+    "tenant_notice": "To the residents: water service may be shut off on $shutoff_on; you may become customers",
+    "forty_eight_hour_notice": "48-hour notice: water service may be shut off on $shutoff_on",
+    "plan_default_final_notice": "Final notice of intent to disconnect water service on $shutoff_on",
+}
+
+COLLECTION_NOTICE_BODY = Template("""\
+To: $addressee
+$address
+
+Account $account_id has $amount_delinquent past due.
+$lead
+To avoid the shutoff, pay or arrange to pay by $pay_by.
+
+More time to pay: $extension_process
+Bill review and appeal: $bill_review_process
+Payment plans: $alternative_payment_process
+$tenant_rights
+Our policy on discontinuation of residential water service: $policy_url
+Questions, or to discuss options to avoid the shutoff: $phone
+
+Customer Service, your water district
+""")
+
+COLLECTION_NOTICE_LEADS = {
+    "shutoff_notice": "Water service may be shut off on or after $shutoff_on unless the amount is paid or arranged.",
+    "occupant_notice": "The account holder's water service at this address may be shut off on or after $shutoff_on.",
+    "tenant_notice": "The owner's water account for this address is past due; service may be shut off on or after "
+                     "$shutoff_on.",
+    "forty_eight_hour_notice": "We could not reach you. Water service may be shut off on or after $shutoff_on, "
+                               "at least 48 hours from this notice.",
+    "plan_default_final_notice": "The payment plan was not kept for 60 days or more. Water service may be shut "
+                                 "off on or after $shutoff_on.",
+}
+TENANT_RIGHTS = ("Residents may become customers of the District in their own name without paying the amount "
+                 "owed on the owner's account (H&S 116916; Gov. Code 60371). Call us to do so.")
+
+
+def collection_notice(contact: Contact, notice: dict) -> Email:
+    """A notice on the way to a shutoff; the request carries every item H&S 116908(a)(1)(C) requires."""
+    shutoff_on = _iso(notice["shutoff_on"]) if notice.get("shutoff_on") else "a date we will tell you"
+    subject = Template(COLLECTION_NOTICE_SUBJECTS[notice["kind"]]).substitute(shutoff_on=shutoff_on)
+    body = COLLECTION_NOTICE_BODY.substitute(
+        addressee=notice["addressee"], address=notice["address"], account_id=contact.account_id,
+        amount_delinquent=dollars(notice["amount_delinquent"]),
+        lead=Template(COLLECTION_NOTICE_LEADS[notice["kind"]]).substitute(shutoff_on=shutoff_on),
+        pay_by=_iso(notice["pay_or_arrange_by"]) if notice.get("pay_or_arrange_by") else shutoff_on,
+        extension_process=notice["extension_process"], bill_review_process=notice["bill_review_process"],
+        alternative_payment_process=notice["alternative_payment_process"],
+        tenant_rights=TENANT_RIGHTS if notice["may_become_customer_without_arrears"] else "",
+        policy_url=notice["policy_url"], phone=notice["phone"])
+    return Email(subject, body)
+
+
 def _iso(day: date | str) -> str:
     return day.isoformat() if isinstance(day, date) else str(day)
 

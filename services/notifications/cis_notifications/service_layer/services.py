@@ -44,6 +44,13 @@ def send_past_due_notice(uow, mailer, source_message_id: str, notice: dict) -> N
              lambda contact: past_due_notice(contact, notice))
 
 
+def send_collection_notice(uow, mailer, source_message_id: str, notice: dict) -> None:
+    """Shutoff, Occupant, tenant, 48-hour and plan-default notices, each kind recorded as its own delivery.
+    Email only for now: the mailed letter and the door hanger are printed from the same request (next step)."""
+    _deliver(uow, mailer, notice["kind"], source_message_id, notice["account_id"],
+             lambda contact: messages.collection_notice(contact, notice))
+
+
 def _deliver(uow, mailer, kind: str, source_message_id: str, account_id: str, compose) -> None:
     """Send the notice unless this source event already produced one, and record the outcome.
 
