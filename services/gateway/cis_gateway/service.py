@@ -12,6 +12,13 @@ from cis_runtime.edge.dependencies import TimedRpcProxy
 from cis_runtime.errors import NotFound
 
 CREATED = 201
+
+
+def body_with(request, **path_values):
+    """The JSON body with the ids from the URL path added (a non-object body is passed on as is,
+    for the contract to reject with a field message)."""
+    body = read_json(request)
+    return {**body, **path_values} if isinstance(body, dict) else body
 SERVICES_WITH_CLOCK = ("accounts", "metering", "billing", "collections", "notifications")
 
 
@@ -64,10 +71,7 @@ class Service:
 
     @api("POST", "/api/meters/<serial>/installation")
     def install_meter(self, request, serial):
-        body = read_json(request)
-        # A non-object body is left for the contract to reject with a field message.
-        request_body = {**body, "serial": serial} if isinstance(body, dict) else body
-        return json_response(self.metering.install_meter(request_body), CREATED)
+        return json_response(self.metering.install_meter(body_with(request, serial=serial)), CREATED)
 
     @api("GET", "/api/accounts/<account_id>/reads")
     def account_reads(self, request, account_id):
@@ -100,6 +104,58 @@ class Service:
     @api("POST", "/api/collections/daily-run")
     def run_collections(self, request):
         return json_response(self.collections.run_daily())
+
+    @api("GET", "/api/accounts/<account_id>/collections/timeline")
+    def collections_timeline(self, request, account_id):
+        """What is due for the account, when, under which statute, and what blocks it."""
+        return json_response(self.collections.collections_status(account_id))
+
+    @api("GET", "/api/collections/worklist")
+    def collections_worklist(self, request):
+        return json_response(self.collections.worklist(request.args.get("date")))
+
+    @api("POST", "/api/accounts/<account_id>/appeals")
+    def record_appeal(self, request, account_id):
+        return json_response(self.collections.record_appeal(body_with(request, account_id=account_id)), CREATED)
+
+    @api("POST", "/api/accounts/<account_id>/extensions")
+    def grant_extension(self, request, account_id):
+        return json_response(self.collections.grant_extension(body_with(request, account_id=account_id)), CREATED)
+
+    @api("POST", "/api/accounts/<account_id>/medical-certifications")
+    def record_medical_certification(self, request, account_id):
+        return json_response(self.collections.record_medical_certification(
+            body_with(request, account_id=account_id)), CREATED)
+
+    @api("POST", "/api/accounts/<account_id>/payment-plans")
+    def agree_payment_plan(self, request, account_id):
+        return json_response(self.collections.agree_payment_plan(body_with(request, account_id=account_id)),
+                             CREATED)
+
+    @api("POST", "/api/accounts/<account_id>/contact-attempts")
+    def record_contact_attempt(self, request, account_id):
+        return json_response(self.collections.record_contact_attempt(body_with(request, account_id=account_id)),
+                             CREATED)
+
+    @api("GET", "/api/collections/discontinuations/<int:year>")
+    def discontinuation_count(self, request, year):
+        return json_response(self.collections.discontinuation_count(year))
+
+    @api("POST", "/api/collections/liens")
+    def record_liens(self, request):
+        return json_response(self.collections.record_liens(read_json(request)), CREATED)
+
+    @api("POST", "/api/collections/delinquent-lists")
+    def prepare_delinquent_list(self, request):
+        return json_response(self.collections.prepare_delinquent_list(read_json(request)), CREATED)
+
+    @api("POST", "/api/collections/delinquent-lists/steps")
+    def delinquent_list_step(self, request):
+        return json_response(self.collections.delinquent_list_step(read_json(request)))
+
+    @api("GET", "/api/collections/delinquent-lists/<int:tax_year>")
+    def delinquent_list(self, request, tax_year):
+        return json_response(self.collections.delinquent_list(tax_year))
 
     @api("GET", "/api/accounts/<account_id>/notices")
     def account_notices(self, request, account_id):
