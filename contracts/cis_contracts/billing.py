@@ -127,3 +127,102 @@ class AccountStatementSchema(Schema):
     balance = Money(required=True)
     bills = fields.List(fields.Nested(StatementBillSchema), required=True)
     payments = fields.List(fields.Nested(StatementPaymentSchema), required=True)
+
+
+# --- tariffs and bill previews (issue 3) ----------------------------------------------------
+
+@message("billing.load_tariff_request.v1", RPC_REQUEST,
+         "Load an adopted tariff version (the document format is docs/tariffs.md). It is validated whole; "
+         "errors name the place (\"document.charges[2].tiers[1].upto\"). The identical document again "
+         "changes nothing; a different document under a stored id@version is refused.",
+         rpc="billing.load_tariff")
+class LoadTariffRequest(Schema):
+    document = fields.Dict(required=True)
+
+
+@message("billing.tariff.v1", RPC_RESPONSE, "A stored tariff version.", rpc="billing.load_tariff")
+class TariffSchema(Schema):
+    tariff_id = fields.String(required=True)
+    version = fields.Integer(required=True, validate=validate.Range(min=1))
+    effective_from = fields.Date(required=True)
+    effective_to = fields.Date(required=True, allow_none=True)
+    adopted_by = fields.String(required=True)
+    name = fields.String(required=True)
+    customer_classes = fields.List(fields.String(), required=True)
+    charges = fields.Integer(required=True)
+
+
+@message("billing.tariff_history.v1", RPC_RESPONSE, "Every stored tariff version, by tariff then version.",
+         rpc="billing.tariff_history")
+class TariffHistorySchema(Schema):
+    tariffs = fields.List(fields.Nested(TariffSchema), required=True)
+
+
+def _not_negative(value):
+    if value < 0:
+        raise ValidationError("Must not be negative.")
+
+
+@message("billing.preview_bill_request.v1", RPC_REQUEST,
+         "What an account would pay for a consumption (or, without account_id, a customer class and meter "
+         "size). The period defaults to the calendar month of the business date. Nothing is stored.",
+         rpc="billing.preview_bill")
+class PreviewBillRequest(Schema):
+    account_id = fields.String(load_default=None, allow_none=True)
+    customer_class = fields.String(load_default=None, allow_none=True)
+    meter_size = fields.String(load_default=None, allow_none=True)
+    dwelling_units = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+    consumption = Quantity(required=True, validate=_not_negative)
+    unit = fields.String(load_default="HCF", validate=validate.OneOf(("HCF", "CCF", "gallons", "cubic_feet",
+                                                                      "acre_feet")))
+    et_inches = Quantity(load_default=None, allow_none=True)
+    # account attributes some charges need (budget, fire line, winter-average sewer); they
+    # override what billing holds for account_id
+    residents = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    landscape_area_sqft = Quantity(load_default=None, allow_none=True, validate=_not_negative)
+    budget_variance = Quantity(load_default=None, allow_none=True)
+    fire_line_size = fields.String(load_default=None, allow_none=True)
+    winter_average = Quantity(load_default=None, allow_none=True, validate=_not_negative)
+    period_start = fields.Date(load_default=None, allow_none=True)
+    period_end = fields.Date(load_default=None, allow_none=True)
+
+    @validates_schema
+    def _who_and_when(self, data, **kwargs):
+        if not data.get("account_id") and not (data.get("customer_class") and data.get("meter_size")):
+            raise ValidationError("Give account_id, or customer_class and meter_size.", "account_id")
+        if bool(data.get("period_start")) != bool(data.get("period_end")):
+            raise ValidationError("Give both period_start and period_end, or neither.", "period_end")
+        if data.get("period_start") and data["period_end"] < data["period_start"]:
+            raise ValidationError("period_end must not be before period_start.", "period_end")
+
+
+
+
+class PreviewLineSchema(Schema):
+    line_no = fields.Integer(required=True, validate=validate.Range(min=1))
+    tariff = fields.String(required=True, validate=validate.Regexp(r"^.+@\d+$", error="Expected tariff_id@version."))
+    rule = fields.String(required=True)
+    charge = fields.String(required=True)
+    description = fields.String(required=True)
+    quantity = Quantity(required=True)
+    unit = fields.String(required=True)
+    rate = Quantity(required=True)
+    amount = Money(required=True)
+    tier_from = Quantity(required=True, allow_none=True)
+    tier_to = Quantity(required=True, allow_none=True)
+    days = fields.Integer(required=True, allow_none=True)
+    proration = fields.String(required=True, allow_none=True)
+
+
+@message("billing.bill_preview.v1", RPC_RESPONSE,
+         "A priced bill that was not issued: every line says which tariff version and charge produced it, "
+         "with quantity, unit, rate, tier bounds, days and proration.", rpc="billing.preview_bill")
+class BillPreviewSchema(_PeriodSchema):
+    account_id = fields.String(required=True, allow_none=True)
+    customer_class = fields.String(required=True)
+    meter_size = fields.String(required=True)
+    dwelling_units = fields.Integer(required=True)
+    consumption = Quantity(required=True)
+    unit = fields.String(required=True)
+    total = Money(required=True)
+    lines = fields.List(fields.Nested(PreviewLineSchema), required=True)

@@ -4,7 +4,7 @@ import logging
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from cis_billing.service_layer import bill_runs, services
+from cis_billing.service_layer import bill_runs, services, tariffs
 from cis_contracts.registry import get as contract
 from cis_runtime import config
 from cis_runtime.edge.clock_rpc import BusinessClockRpc
@@ -53,6 +53,23 @@ class Service(BusinessClockRpc):
     def account_statement(self, account_id):
         with self.db() as uow:
             return contract("billing.account_statement.v1").schema().dump(services.account_statement(uow, account_id))
+
+    @rpc
+    def load_tariff(self, request):
+        with self.db() as uow:
+            result = tariffs.load_tariff(uow, load_request("billing.load_tariff_request.v1", request)["document"])
+        return contract("billing.tariff.v1").schema().dump(result)
+
+    @rpc
+    def tariff_history(self):
+        with self.db() as uow:
+            return contract("billing.tariff_history.v1").schema().dump({"tariffs": tariffs.tariff_history(uow)})
+
+    @rpc
+    def preview_bill(self, request):
+        with self.db() as uow:
+            result = tariffs.preview_bill(uow, load_request("billing.preview_bill_request.v1", request))
+        return contract("billing.bill_preview.v1").schema().dump(result)
 
     @timer(interval=BILL_RUN_POLL_SECONDS)
     def execute_bill_runs(self):

@@ -54,6 +54,7 @@ def scalar(uow_factory, sql: str):
 def test_a_bill_run_killed_mid_chunk_resumes_with_exactly_one_bill_and_event_per_acscalar(billing_db, monkeypatch):
     run_id = start_run(billing_db)
     monkeypatch.setattr(bill_runs, "CHUNK", 2)
+    monkeypatch.setattr(bill_runs, "CHUNKS_IN_FLIGHT", 1)  # one at a time, so the kill point is exact
     real_chunk, chunks = bill_runs.bill_chunk, []
 
     def killed_in_third_chunk(uow, *args):
@@ -101,3 +102,27 @@ def test_two_workers_never_execute_one_bill_run(billing_db):
 
     bill_runs.execute_due_bill_runs(billing_db, metering)
     assert scalar(billing_db, "select count(*) from bills") == 7
+
+
+def test_a_run_killed_with_two_chunks_in_flight_resumes_with_exactly_one_bill_per_account(billing_db, monkeypatch):
+    run_id = start_run(billing_db)
+    monkeypatch.setattr(bill_runs, "CHUNK", 2)
+    real_chunk, chunks = bill_runs.bill_chunk, []
+
+    def killed_in_second_chunk(uow, *args):
+        chunks.append(args)
+        real_chunk(uow, *args)
+        if len(chunks) == 2:
+            raise Killed()
+
+    monkeypatch.setattr(bill_runs, "bill_chunk", killed_in_second_chunk)
+    with pytest.raises(Killed):
+        bill_runs.execute_bill_run(billing_db, run_id, metering_answer)
+    assert scalar(billing_db, "select count(*) from bills") < 7
+
+    monkeypatch.setattr(bill_runs, "bill_chunk", real_chunk)
+    bill_runs.execute_bill_run(billing_db, run_id, metering_answer)
+
+    assert scalar(billing_db, "select count(*) from bills") == 7
+    assert scalar(billing_db, "select count(distinct account_id) from bills") == 7
+    assert scalar(billing_db, "select count(*) from outbox where message_name = 'billing.bill_issued.v1'") == 7

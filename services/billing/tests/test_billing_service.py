@@ -219,7 +219,7 @@ def test_accounts_without_a_tariff_for_their_class_are_exceptions_not_zero_bills
 
     assert run["bills_issued"] == 0
     assert run["exceptions"] == [{"account_id": "A0000001", "reason":
-                                  "no tariff in effect on 2026-03-31 for customer class irrigation"}]
+                                  "no tariff in effect on 2026-03-01 for customer class irrigation"}]
     assert query("select count(*) from bills")[0][0] == 0
 
 

@@ -1,4 +1,5 @@
-"""The bill calculation: a pure function of the adopted tariff document, meter size and consumption."""
+"""The demo tariff as the migrations adopt it, and tariff documents refused with the place named."""
+import copy
 import importlib
 from datetime import date
 from decimal import Decimal
@@ -6,18 +7,24 @@ from decimal import Decimal
 import pytest
 
 from cis_billing.domain.billing import due_date
-from cis_billing.domain.tariff import CannotBill, TariffVersion, bill_total, calculate_bill, tariff_in_effect
+from cis_billing.domain.engine import Account, CannotBill, Determinants, Period, bill_total, calculate, tariff_on
+from cis_billing.domain.tariff_document import TariffInvalid, check_fits_history, parse_tariff
 
-# The document the first migration adopts, exactly as seeded.
-DEMO = importlib.import_module("cis_billing.migrations.versions.0001_initial").DEMO_RESIDENTIAL_TARIFF
+# The document migration 0002 writes for residential@1, exactly as stored.
+DEMO_DOCUMENT = importlib.import_module("cis_billing.migrations.versions.0002_tariff_engine").DEMO_RESIDENTIAL_TARIFF
+DEMO = parse_tariff(DEMO_DOCUMENT)
+APRIL = Period(date(2026, 4, 1), date(2026, 4, 30))
 
 
-def test_five_eighths_inch_meter_using_12_hcf_pays_service_charge_plus_usage():
-    lines = calculate_bill(DEMO, "5/8", Decimal("12"))
+def demo_bill(meter_size: str, hcf: str):
+    return calculate([DEMO], Account("residential", meter_size), Determinants(Decimal(hcf)), APRIL)
 
-    assert [(l.rule, l.quantity, l.unit, l.rate, l.amount) for l in lines] == [
-        ("fixed_by_meter_size", Decimal("1"), "month", Decimal("20.75"), Decimal("20.75")),
-        ("volumetric", Decimal("12"), "HCF", Decimal("3.65"), Decimal("43.80")),
+
+def test_five_eighths_inch_meter_using_12_hcf_pays_service_charge_plus_usage_64_55():
+    lines = demo_bill("5/8", "12")
+    assert [(l.rule, l.quantity, l.unit, l.rate, l.amount, l.tariff) for l in lines] == [
+        ("fixed_by_meter_size", Decimal("1"), "month", Decimal("20.75"), Decimal("20.75"), "residential@1"),
+        ("volumetric", Decimal("12"), "HCF", Decimal("3.65"), Decimal("43.80"), "residential@1"),
     ]
     assert lines[0].description == 'Monthly service charge, 5/8" meter'
     assert bill_total(lines) == Decimal("64.55")
@@ -27,44 +34,89 @@ def test_five_eighths_inch_meter_using_12_hcf_pays_service_charge_plus_usage():
     ("5/8", "20.75"), ("3/4", "31.13"), ("1", "51.88"), ("1.5", "103.75"), ("2", "166.00"),
     ("3", "332.00"), ("4", "518.75"), ("6", "1037.50"), ("8", "1660.00")])
 def test_service_charge_follows_meter_size_as_adopted(meter_size, service_charge):
-    [fixed, usage] = calculate_bill(DEMO, meter_size, Decimal("0"))
+    [fixed, usage] = demo_bill(meter_size, "0")
     assert fixed.amount == Decimal(service_charge)
     assert usage.amount == Decimal("0.00")
 
 
 def test_each_line_is_rounded_half_up_to_the_cent():
-    # 0.5 HCF x 3.65 = 1.825 -> 1.83 (half-up, not banker's 1.82)
-    [_, usage] = calculate_bill(DEMO, "5/8", Decimal("0.5"))
-    assert usage.amount == Decimal("1.83")
-    # 0.01 HCF x 3.65 = 0.0365 -> 0.04
-    assert calculate_bill(DEMO, "5/8", Decimal("0.01"))[1].amount == Decimal("0.04")
+    assert demo_bill("5/8", "0.5")[1].amount == Decimal("1.83")   # 1.825 -> 1.83 (not banker's 1.82)
+    assert demo_bill("5/8", "0.01")[1].amount == Decimal("0.04")  # 0.0365 -> 0.04
 
 
 def test_amounts_are_decimal_never_float():
-    for line in calculate_bill(DEMO, "1", Decimal("7.3")):
+    for line in demo_bill("1", "7.3"):
         assert isinstance(line.amount, Decimal) and isinstance(line.rate, Decimal)
 
 
-def test_a_meter_size_the_tariff_does_not_price_cannot_be_billed():
-    with pytest.raises(CannotBill, match='10" meter'):
-        calculate_bill(DEMO, "10", Decimal("3"))
-
-
-def test_negative_consumption_cannot_be_billed():
-    with pytest.raises(CannotBill, match="negative"):
-        calculate_bill(DEMO, "5/8", Decimal("-1"))
-
-
-def test_the_tariff_in_effect_is_the_latest_adopted_by_the_period_end():
-    old = TariffVersion("residential", 1, date(2025, 7, 1), DEMO)
-    newer = TariffVersion("residential", 2, date(2026, 7, 1), DEMO)
-    assert tariff_in_effect([old, newer], "residential", date(2026, 6, 30)) is old
-    assert tariff_in_effect([old, newer], "residential", date(2026, 7, 31)) is newer
+def test_the_tariff_in_effect_is_the_latest_adopted_by_the_day():
+    newer = parse_tariff({**DEMO_DOCUMENT, "version": 2, "effective_from": "2026-07-01"})
+    assert tariff_on([DEMO, newer], "residential", date(2026, 6, 30)) is DEMO
+    assert tariff_on([DEMO, newer], "residential", date(2026, 7, 31)) is newer
     with pytest.raises(CannotBill, match="customer class commercial"):
-        tariff_in_effect([old, newer], "commercial", date(2026, 7, 31))
-    with pytest.raises(CannotBill, match="no tariff in effect"):
-        tariff_in_effect([old], "residential", date(2025, 6, 30))
+        tariff_on([DEMO, newer], "commercial", date(2026, 7, 31))
 
 
 def test_bills_are_due_21_days_after_issue():
     assert due_date(date(2026, 4, 2)) == date(2026, 4, 23)
+
+
+# --- documents refused ----------------------------------------------------------------------
+
+def problems(**changes) -> list[str]:
+    document = copy.deepcopy(DEMO_DOCUMENT)
+    document.update(changes)
+    with pytest.raises(TariffInvalid) as error:
+        parse_tariff(document)
+    return error.value.problems
+
+
+def tiered(*tiers):
+    return [DEMO_DOCUMENT["charges"][0], {"rule": "tiered", "tiers": list(tiers)}]
+
+
+def test_overlapping_tiers_are_refused_naming_the_tier():
+    assert problems(charges=tiered({"upto": "10", "rate": "3"}, {"upto": "8", "rate": "4"}, {"rate": "5"})) == [
+        "charges[1].tiers[1].upto: overlaps tier 0"]
+    assert problems(charges=tiered({"upto": "10", "rate": "3"}, {"from": "9", "rate": "4"})) == [
+        "charges[1].tiers[1].from: overlaps tier 0 (which ends at 10)"]
+
+
+def test_a_gap_between_tiers_or_above_the_last_is_refused():
+    assert problems(charges=tiered({"upto": "10", "rate": "3"}, {"from": "12", "rate": "4"})) == [
+        "charges[1].tiers[1].from: leaves a gap after tier 0 (which ends at 10)"]
+    assert problems(charges=tiered({"upto": "10", "rate": "3"}, {"upto": "20", "rate": "4"})) == [
+        "charges[1].tiers[1].upto: the last tier must be open-ended (leave upto out), "
+        "or usage above it would have no rate"]
+
+
+def test_a_meter_size_the_tariff_serves_without_a_charge_is_refused():
+    fixed = copy.deepcopy(DEMO_DOCUMENT["charges"][0])
+    del fixed["rates"]["3/4"]
+    assert problems(charges=[fixed]) == ['charges[0].rates: no charge for meter size 3/4" (the tariff serves it)']
+
+
+def test_floats_unknown_rules_and_missing_fields_are_each_named():
+    found = problems(charges=[{"rule": "volumetric", "rate": 3.65}, {"rule": "tiered_blocks"}],
+                     effective_from="July 1", adopted_by=None)
+    assert found == [
+        "effective_from: 'July 1' is not a date (YYYY-MM-DD)",
+        "adopted_by: required",
+        "charges[0].rate: 3.65 must be a decimal string (\"3.65\"), not a float",
+        "charges[1].rule: 'tiered_blocks' is not one of budget_tiered, fixed_by_meter_ratio, fixed_by_meter_size, "
+        "fixed_surcharge, minimum_charge, private_fire_service, sewer, shortage_surcharge, tiered, volumetric, "
+        "wholesale"]
+
+
+def test_another_tariff_covering_the_same_class_on_overlapping_dates_is_refused():
+    rival = parse_tariff({**DEMO_DOCUMENT, "tariff_id": "residential-2027", "effective_from": "2027-01-01"})
+    with pytest.raises(TariffInvalid, match="effective_from: residential-2027 would cover class residential "
+                                            "from 2027-01-01, overlapping residential in effect from 2025-07-01"):
+        check_fits_history(rival, [DEMO])
+    ended = parse_tariff({**DEMO_DOCUMENT, "version": 2, "effective_from": "2026-07-01", "effective_to": "2026-12-31"})
+    check_fits_history(rival, [DEMO, ended])  # the old tariff ends before the new one starts
+
+
+def test_a_version_must_follow_the_stored_versions():
+    with pytest.raises(TariffInvalid, match="version: residential@1 is not after the stored residential@1"):
+        check_fits_history(DEMO, [DEMO])

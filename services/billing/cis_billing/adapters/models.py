@@ -1,5 +1,5 @@
 """SQLAlchemy models of the billing database (the migrations create exactly these)."""
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -28,6 +28,10 @@ class Account(Base):
     authorized_meter_size: Mapped[str] = mapped_column(sa.Text)
     opened_on: Mapped[date] = mapped_column(sa.Date)
     status: Mapped[str] = mapped_column(sa.Text)
+    dwelling_units: Mapped[int] = mapped_column(sa.Integer, server_default="1")
+    # what budget, fire and sewer charges need beyond the event: residents, landscape_area_sqft,
+    # fire_line_size, winter_average, budget_variance (docs/tariffs.md)
+    attributes: Mapped[dict] = mapped_column(JSONB, server_default=sa.text("'{}'::jsonb"))
 
 
 class Tariff(Base):
@@ -38,6 +42,8 @@ class Tariff(Base):
     effective_from: Mapped[date] = mapped_column(sa.Date)
     document: Mapped[dict] = mapped_column(JSONB)
     adopted_by: Mapped[str] = mapped_column(sa.Text)
+    effective_to: Mapped[date | None] = mapped_column(sa.Date)
+    loaded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
 
 
 class BillRun(Base):
@@ -89,6 +95,12 @@ class BillLine(Base):
     rule: Mapped[str] = mapped_column(sa.Text)
     tariff_id: Mapped[str] = mapped_column(sa.Text)
     tariff_version: Mapped[int] = mapped_column(sa.Integer)
+    # why the amount is what it is: the charge of the tariff document, tier bounds, days, proration
+    charge: Mapped[str | None] = mapped_column(sa.Text)
+    tier_from: Mapped[Decimal | None] = mapped_column(sa.Numeric)
+    tier_to: Mapped[Decimal | None] = mapped_column(sa.Numeric)
+    days: Mapped[int | None] = mapped_column(sa.Integer)
+    proration: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class Payment(Base):

@@ -2,12 +2,13 @@
 
 A run is requested (pending), then executed by a poller: its accounts are fixed in
 `bill_run_accounts` (running), determinants are fetched from metering in batches, and
-accounts are billed in chunks, each chunk ONE transaction holding its bills, lines, ledger
-entries, bill_issued events and the accounts' outcomes. A crash loses at most the chunk in
+accounts are billed in chunks (two at a time), each chunk ONE transaction holding its bills, lines, ledger
+entries, bill_issued events and the accounts' outcomes. A crash loses at most the chunks in
 flight, which the restarted poller redoes; the database refuses a second bill for an
 account and period, and only bills actually inserted get a ledger entry and an event.
 """
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -16,19 +17,22 @@ from typing import Callable
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
+from cis_billing.adapters import bulk
 from cis_billing.adapters.locks import try_advisory_lock
-from cis_billing.adapters.models import Account, Bill, BillLine, BillRun, BillRunAccount, LedgerEntry, Tariff
+from cis_billing.adapters.models import Account, BillRun, BillRunAccount
 from cis_billing.domain.billing import due_date
-from cis_billing.domain.tariff import BillLine as DomainLine
-from cis_billing.domain.tariff import CannotBill, TariffVersion, bill_total, calculate_bill, tariff_in_effect
+from cis_billing.domain.engine import BillPlan, CannotBill, Determinants, Line, Period, bill_total
+from cis_billing.domain.tariff_document import Tariff
 from cis_billing.service_layer.services import balances, next_id, next_ids
+from cis_billing.service_layer.tariffs import account_attributes, stored_tariffs
 from cis_contracts.registry import validate
 from cis_runtime.errors import NotFound
 
 log = logging.getLogger(__name__)
 
-METERING_BATCH = 5000  # accounts per metering.get_consumption call
-CHUNK = 250            # accounts billed per transaction
+METERING_BATCH = 10000  # accounts per metering.get_consumption call
+CHUNK = 500             # accounts billed per transaction (a crash redoes at most the chunks in flight)
+CHUNKS_IN_FLIGHT = 2
 RUNS, RUN_ACCOUNTS = BillRun.__table__, BillRunAccount.__table__
 
 ConsumptionFetcher = Callable[[dict], dict]
@@ -86,14 +90,25 @@ def execute_bill_run(uow_factory, run_id: str, fetch_consumption: ConsumptionFet
         if stored.status == "pending":
             _fix_accounts(uow, stored)
         run = RunPeriod(stored.run_id, stored.cycle, stored.period_start, stored.period_end, stored.issued_on)
-        tariffs = _tariffs(uow)
+        tariffs = RunTariffs(stored_tariffs(uow), Period(run.period_start, run.period_end))
         uow.commit()
-    while batch := _accounts_to_bill(uow_factory, run_id):
-        consumption = _fetch(fetch_consumption, run, [item.account_id for item in batch])
-        for start in range(0, len(batch), CHUNK):
-            with uow_factory() as uow:
-                bill_chunk(uow, run, tariffs, batch[start:start + CHUNK], consumption)
-                uow.commit()
+    def bill_in_own_transaction(chunk: list[AccountToBill], consumption: Consumption) -> None:
+        with uow_factory() as uow:
+            bill_chunk(uow, run, tariffs, chunk, consumption)
+            uow.commit()
+
+    # Two chunks in flight: one is calculated while the other waits on PostgreSQL. (Under the
+    # services' eventlet these threads are green threads; the drivers yield while they wait.)
+    with ThreadPoolExecutor(CHUNKS_IN_FLIGHT) as lanes:
+        while batch := _accounts_to_bill(uow_factory, run_id):
+            consumption = _fetch(fetch_consumption, run, [item.account_id for item in batch])
+            in_flight = []
+            for start in range(0, len(batch), CHUNK):
+                if len(in_flight) == CHUNKS_IN_FLIGHT:
+                    in_flight.pop(0).result()  # a failed chunk stops the run here (the poller retries)
+                in_flight.append(lanes.submit(bill_in_own_transaction, batch[start:start + CHUNK], consumption))
+            for chunk in in_flight:
+                chunk.result()
     with uow_factory() as uow:
         uow.session.execute(sa.update(RUNS).where(RUNS.c.run_id == run_id).values(status="completed"))
         uow.commit()
@@ -123,21 +138,37 @@ def _fix_accounts(uow, run: BillRun) -> None:
 class AccountToBill:
     account_id: str
     customer_class: str
+    dwelling_units: int = 1
+    attributes: dict | None = None
+
+
+class RunTariffs:
+    """The stored tariffs compiled once per customer class for the run's period."""
+
+    def __init__(self, tariffs: list[Tariff], period: Period):
+        self.tariffs, self.period = tariffs, period
+        self._plans: dict[str, BillPlan | CannotBill] = {}
+
+    def plan(self, customer_class: str) -> BillPlan:
+        if customer_class not in self._plans:
+            try:
+                self._plans[customer_class] = BillPlan(self.tariffs, customer_class, self.period)
+            except CannotBill as reason:
+                self._plans[customer_class] = reason
+        found = self._plans[customer_class]
+        if isinstance(found, CannotBill):
+            raise found
+        return found
 
 
 def _accounts_to_bill(uow_factory, run_id: str) -> list[AccountToBill]:
     with uow_factory() as uow:
         rows = uow.session.execute(
-            sa.select(Account.account_id, Account.customer_class)
+            sa.select(Account.account_id, Account.customer_class, Account.dwelling_units, Account.attributes)
             .join(BillRunAccount, BillRunAccount.account_id == Account.account_id)
             .where(BillRunAccount.run_id == run_id, BillRunAccount.outcome.is_(None))
             .order_by(Account.account_id).limit(METERING_BATCH)).all()
     return [AccountToBill(*row) for row in rows]
-
-
-def _tariffs(uow) -> list[TariffVersion]:
-    return [TariffVersion(t.tariff_id, t.version, t.effective_from, t.document)
-            for t in uow.session.scalars(sa.select(Tariff)).all()]
 
 
 @dataclass
@@ -159,15 +190,14 @@ def _fetch(fetch_consumption: ConsumptionFetcher, run: RunPeriod, account_ids: l
 @dataclass(frozen=True)
 class DraftBill:
     account_id: str
-    tariff: TariffVersion
-    lines: list[DomainLine]
+    lines: list[Line]
 
     @property
     def total(self) -> Decimal:
         return bill_total(self.lines)
 
 
-def bill_chunk(uow, run: RunPeriod, tariffs: list[TariffVersion], accounts: list[AccountToBill],
+def bill_chunk(uow, run: RunPeriod, tariffs: RunTariffs, accounts: list[AccountToBill],
                consumption: Consumption) -> None:
     account_ids = [a.account_id for a in accounts]
     # Lock the accounts (as payments do) so each bill's balance_due is exact.
@@ -176,7 +206,7 @@ def bill_chunk(uow, run: RunPeriod, tariffs: list[TariffVersion], accounts: list
     drafts, exceptions = [], {}
     for account in accounts:
         try:
-            drafts.append(draft_bill(account, run.period_end, tariffs, consumption))
+            drafts.append(draft_bill(account, tariffs, consumption))
         except CannotBill as reason:
             exceptions[account.account_id] = str(reason)
     issued = _insert_bills(uow, run, drafts)
@@ -186,14 +216,16 @@ def bill_chunk(uow, run: RunPeriod, tariffs: list[TariffVersion], accounts: list
     _record_outcomes(uow, run.run_id, list(issued), exceptions)
 
 
-def draft_bill(account: AccountToBill, period_end: date, tariffs: list[TariffVersion],
-               consumption: Consumption) -> DraftBill:
+def draft_bill(account: AccountToBill, tariffs: RunTariffs, consumption: Consumption) -> DraftBill:
+    """The engine's lines for one account; missing determinants are an exception, never a zero bill."""
     determinant = consumption.determinants.get(account.account_id)
     if determinant is None:
         raise CannotBill(consumption.missing.get(account.account_id, "metering returned no determinants"))
-    tariff = tariff_in_effect(tariffs, account.customer_class, period_end)
-    return DraftBill(account.account_id, tariff,
-                     calculate_bill(tariff.document, determinant["meter_size"], determinant["consumption"]))
+    attributes = account_attributes(account.customer_class, determinant["meter_size"], account.dwelling_units,
+                                    account.attributes or {})
+    lines = tariffs.plan(account.customer_class).lines(
+        attributes, Determinants(determinant["consumption"], determinant["unit"]))
+    return DraftBill(account.account_id, lines)
 
 
 def _insert_bills(uow, run: RunPeriod, drafts: list[DraftBill]) -> dict[str, str]:
@@ -208,19 +240,16 @@ def _insert_bills(uow, run: RunPeriod, drafts: list[DraftBill]) -> dict[str, str
     rows = [{"bill_id": bill_id, "account_id": d.account_id, "bill_run_id": run.run_id,
              "period_start": run.period_start, "period_end": run.period_end, "issued_on": run.issued_on,
              "due_on": due_on, "total": d.total} for bill_id, d in zip(bill_ids, drafts)]
-    bills = Bill.__table__
-    issued = dict(uow.session.execute(
-        insert(bills).values(rows).on_conflict_do_nothing(constraint="bills_one_per_account_period")
-        .returning(bills.c.account_id, bills.c.bill_id)).all())
+    issued = bulk.insert_bills(uow.session, run.run_id, run.period_start, run.period_end, run.issued_on, due_on,
+                               [(row["bill_id"], row["account_id"], row["total"]) for row in rows])
     new = [(row, draft) for row, draft in zip(rows, drafts) if issued.get(draft.account_id) == row["bill_id"]]
     if not new:
         return {}
-    line_rows = [_line_row(row["bill_id"], draft.tariff, line_no, line)
+    line_rows = [_line_row(row["bill_id"], line_no, line)
                  for row, draft in new for line_no, line in enumerate(draft.lines, start=1)]
-    uow.session.execute(sa.insert(BillLine.__table__), line_rows)
-    uow.session.execute(sa.insert(LedgerEntry.__table__), [
-        {"account_id": row["account_id"], "kind": "bill", "amount": row["total"], "posted_on": run.issued_on,
-         "reference": row["bill_id"]} for row, _ in new])
+    bulk.insert_rows(uow.session, "bill_lines", LINE_COLUMNS, [tuple(r[c] for c in LINE_COLUMNS) for r in line_rows])
+    bulk.insert_rows(uow.session, "ledger_entries", LEDGER_COLUMNS,
+                     [(row["account_id"], "bill", row["total"], run.issued_on, row["bill_id"]) for row, _ in new])
     balance_after = balances(uow, [row["account_id"] for row, _ in new])
     lines_by_bill: dict[str, list[dict]] = {}
     for line_row in line_rows:
@@ -231,10 +260,19 @@ def _insert_bills(uow, run: RunPeriod, drafts: list[DraftBill]) -> dict[str, str
     return {row["account_id"]: row["bill_id"] for row, _ in new}
 
 
-def _line_row(bill_id: str, tariff: TariffVersion, line_no: int, line: DomainLine) -> dict:
+LINE_COLUMNS = {"bill_id": "text", "line_no": "integer", "description": "text", "quantity": "numeric",
+                "unit": "text", "rate": "numeric", "amount": "numeric", "rule": "text", "tariff_id": "text",
+                "tariff_version": "integer", "charge": "text", "tier_from": "numeric", "tier_to": "numeric",
+                "days": "integer", "proration": "text"}
+LEDGER_COLUMNS = {"account_id": "text", "kind": "text", "amount": "numeric", "posted_on": "date", "reference": "text"}
+
+
+def _line_row(bill_id: str, line_no: int, line: Line) -> dict:
+    tariff_id, version = line.tariff.rsplit("@", 1)
     return {"bill_id": bill_id, "line_no": line_no, "description": line.description, "quantity": line.quantity,
             "unit": line.unit, "rate": line.rate, "amount": line.amount, "rule": line.rule,
-            "tariff_id": tariff.tariff_id, "tariff_version": tariff.version}
+            "tariff_id": tariff_id, "tariff_version": int(version), "charge": line.charge,
+            "tier_from": line.tier_from, "tier_to": line.tier_to, "days": line.days, "proration": line.proration}
 
 
 def _line_payload(row: dict) -> dict:

@@ -27,7 +27,8 @@ def record_account_opened(uow, payload: dict) -> None:
     uow.session.execute(insert(Account.__table__).values(
         account_id=payload["account_id"], bill_cycle=payload["bill_cycle"],
         customer_class=payload["customer_class"], authorized_meter_size=payload["authorized_meter_size"],
-        opened_on=payload["opened_on"], status="open").on_conflict_do_nothing(index_elements=["account_id"]))
+        opened_on=payload["opened_on"], status="open", dwelling_units=payload.get("dwelling_units") or 1)
+        .on_conflict_do_nothing(index_elements=["account_id"]))
 
 
 def balances(uow, account_ids: list[str]) -> dict[str, Decimal]:

@@ -1,0 +1,409 @@
+"""The tariff document: what the board adopts, as data, checked before anything is stored.
+
+`parse_tariff(document)` validates a whole document (YAML or JSON already decoded to a
+dict) and returns a `Tariff`; every problem is reported at once with its path, e.g.
+"charges[2].tiers[1].upto: overlaps tier 0". docs/tariffs.md describes every field.
+"""
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from cis_billing.domain.units import ROUNDING_MODES, UNITS
+
+FORMAT = 2
+PRORATION_BASES = ("actual_days", "30_day_month")
+CHARGE_PERIODS = ("month", "day", "bill")
+VOLUME_BASED = ("volumetric", "tiered", "budget_tiered")
+
+# Meter-equivalent ratio tables a tariff may name instead of listing ratios (DOMAIN.md s.2).
+RATIO_TABLES = {
+    "awwa": {"5/8": "1.0", "3/4": "1.5", "1": "2.5", "1.5": "5.0", "2": "8.0", "3": "16", "4": "25",
+             "6": "50", "8": "80"},
+    "pleasanton": {"5/8": "1.0", "3/4": "1.5", "1": "2.5", "1.5": "5.0", "2": "8.0", "3": "17.5",
+                   "4": "31.5", "6": "65", "8": "140"},
+}
+
+
+class TariffInvalid(Exception):
+    """The document is not a consistent tariff: args[0] is the list of "path: problem" messages."""
+
+    def __init__(self, problems: list[str]):
+        super().__init__(problems)
+        self.problems = problems
+
+    def __str__(self):
+        return "; ".join(self.problems)
+
+
+@dataclass(frozen=True)
+class Rounding:
+    increment: Decimal
+    mode: str
+
+
+@dataclass(frozen=True)
+class Tier:
+    upto: Decimal | None  # None: open-ended last tier
+    rate: Decimal
+
+
+@dataclass(frozen=True)
+class Charge:
+    """One adopted charge. `rule` picks the calculation; the other fields are its parameters."""
+    path: str                 # where it sits in the document ("charges[2]"), recorded on every line
+    rule: str
+    description: str
+    unit: str = "HCF"         # the unit its rate is stated in (volume charges)
+    per: str = "month"        # month | day | bill (fixed charges)
+    rate: Decimal | None = None
+    rates: dict = field(default_factory=dict)          # by meter size / fire line size
+    tiers: tuple = ()
+    scale_by_dwelling_units: bool = False
+    days_basis: str | None = None                      # tier widths: "annual" or "monthly" thresholds
+    days_in_year: int = 365
+    width_rounding: Rounding | None = None
+    percent: Decimal | None = None                     # surcharges as % of volume charges
+    applies_to: tuple = VOLUME_BASED
+    active_from: date | None = None                    # shortage stages switched on/off by date
+    active_to: date | None = None
+    budget: dict = field(default_factory=dict)
+    basis: str = "metered"                             # sewer: flat | metered | winter_average
+    amount: Decimal | None = None                      # minimum charge
+
+
+@dataclass(frozen=True)
+class Tariff:
+    tariff_id: str
+    version: int
+    effective_from: date
+    effective_to: date | None
+    adopted_by: str
+    name: str
+    customer_classes: tuple
+    meter_sizes: tuple
+    billing_unit: str
+    consumption_rounding: Rounding | None
+    amount_rounding: str
+    proration_basis: str
+    charges: tuple
+    penalties: dict
+    document: dict
+
+    @property
+    def label(self) -> str:
+        return f"{self.tariff_id}@{self.version}"
+
+
+class _Checker:
+    """Collects problems with their paths so one load reports all of them."""
+
+    def __init__(self):
+        self.problems: list[str] = []
+
+    def fail(self, path: str, message: str) -> None:
+        self.problems.append(f"{path}: {message}")
+
+    def required(self, mapping: dict, key: str, path: str):
+        if key not in mapping or mapping[key] is None:
+            self.fail(f"{path}{key}", "required")
+            return None
+        return mapping[key]
+
+    def decimal(self, value, path: str, allow_none: bool = False, minimum: Decimal | None = Decimal(0)):
+        if value is None:
+            if not allow_none:
+                self.fail(path, "required")
+            return None
+        if isinstance(value, (float, bool)):
+            self.fail(path, f"{value!r} must be a decimal string (\"3.65\"), not a float")
+            return None
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            self.fail(path, f"{value!r} is not a number")
+            return None
+        if not number.is_finite():
+            self.fail(path, f"{value!r} is not a number")
+            return None
+        if minimum is not None and number < minimum:
+            self.fail(path, f"{number} must not be below {minimum}")
+        return number
+
+    def date(self, value, path: str, allow_none: bool = False):
+        if value is None:
+            if not allow_none:
+                self.fail(path, "required")
+            return None
+        if isinstance(value, date):
+            return value
+        try:
+            return date.fromisoformat(str(value))
+        except ValueError:
+            self.fail(path, f"{value!r} is not a date (YYYY-MM-DD)")
+            return None
+
+    def one_of(self, value, choices, path: str):
+        if value not in choices:
+            self.fail(path, f"{value!r} is not one of {', '.join(map(str, choices))}")
+        return value
+
+    def rounding(self, value, path: str):
+        if value is None:
+            return None
+        if not isinstance(value, dict):
+            self.fail(path, "must be {increment, mode}")
+            return None
+        increment = self.decimal(value.get("increment", "1"), f"{path}.increment", minimum=None)
+        if increment is not None and increment <= 0:
+            self.fail(f"{path}.increment", "must be positive")
+        mode = self.one_of(value.get("mode", "half_up"), tuple(ROUNDING_MODES), f"{path}.mode")
+        return Rounding(increment, mode) if increment and increment > 0 else None
+
+
+def parse_tariff(document: dict) -> Tariff:
+    if not isinstance(document, dict):
+        raise TariffInvalid(["(document): must be a mapping of fields"])
+    check = _Checker()
+    tariff_id = check.required(document, "tariff_id", "")
+    version = document.get("version")
+    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+        check.fail("version", f"{version!r} must be a whole number from 1")
+    effective_from = check.date(document.get("effective_from"), "effective_from")
+    effective_to = check.date(document.get("effective_to"), "effective_to", allow_none=True)
+    if effective_from and effective_to and effective_to < effective_from:
+        check.fail("effective_to", "is before effective_from")
+    adopted_by = check.required(document, "adopted_by", "")
+    classes = document.get("customer_classes")
+    if not classes or not isinstance(classes, list) or not all(isinstance(c, str) and c for c in classes):
+        check.fail("customer_classes", "must list at least one customer class")
+        classes = []
+    meter_sizes = document.get("meter_sizes") or []
+    if not isinstance(meter_sizes, list):
+        check.fail("meter_sizes", "must be a list of meter sizes")
+        meter_sizes = []
+    billing_unit = check.one_of(document.get("billing_unit", "HCF"), UNITS, "billing_unit")
+    rounding = document.get("rounding", {}) or {}
+    amount_rounding = check.one_of(rounding.get("amounts", "half_up"), tuple(ROUNDING_MODES), "rounding.amounts")
+    consumption_rounding = check.rounding(rounding.get("consumption"), "rounding.consumption")
+    proration = check.one_of(document.get("proration_basis", "actual_days"), PRORATION_BASES, "proration_basis")
+    raw_charges = document.get("charges")
+    if not isinstance(raw_charges, list) or not raw_charges:
+        check.fail("charges", "must list at least one charge")
+        raw_charges = []
+    charges = tuple(c for c in (_parse_charge(check, raw, f"charges[{i}]", meter_sizes)
+                                for i, raw in enumerate(raw_charges)) if c is not None)
+    penalties = _parse_penalties(check, document.get("penalties"))
+    if check.problems:
+        raise TariffInvalid(check.problems)
+    return Tariff(str(tariff_id), version, effective_from, effective_to, str(adopted_by),
+                  str(document.get("name", tariff_id)), tuple(classes), tuple(meter_sizes), billing_unit,
+                  consumption_rounding, amount_rounding, proration, charges, penalties, document)
+
+
+def _parse_charge(check: _Checker, raw, path: str, meter_sizes: list) -> Charge | None:
+    if not isinstance(raw, dict):
+        check.fail(path, "must be a mapping")
+        return None
+    rule = raw.get("rule")
+    parser = _CHARGE_PARSERS.get(rule)
+    if parser is None:
+        check.fail(f"{path}.rule", f"{rule!r} is not one of {', '.join(sorted(_CHARGE_PARSERS))}")
+        return None
+    common = {"path": path, "rule": rule, "description": str(raw.get("description") or rule.replace("_", " "))}
+    active_from = check.date(raw.get("active_from"), f"{path}.active_from", allow_none=True)
+    active_to = check.date(raw.get("active_to"), f"{path}.active_to", allow_none=True)
+    if active_from and active_to and active_to < active_from:
+        check.fail(f"{path}.active_to", "is before active_from")
+    common.update(active_from=active_from, active_to=active_to)
+    return parser(check, raw, path, meter_sizes, common)
+
+
+def _per(check, raw, path):
+    return check.one_of(raw.get("per", "month"), CHARGE_PERIODS, f"{path}.per")
+
+
+def _rates_by_size(check, raw, path, sizes, what="meter size"):
+    rates = raw.get("rates")
+    if not isinstance(rates, dict) or not rates:
+        check.fail(f"{path}.rates", f"must map each {what} to a rate")
+        return {}
+    parsed = {str(size): check.decimal(rate, f"{path}.rates.{size}") for size, rate in rates.items()}
+    for size in sizes:
+        if str(size) not in parsed:
+            check.fail(f"{path}.rates", f'no charge for meter size {size}" (the tariff serves it)')
+    return parsed
+
+
+def _fixed_by_meter_size(check, raw, path, sizes, common):
+    return Charge(**common, per=_per(check, raw, path), rates=_rates_by_size(check, raw, path, sizes))
+
+
+def _fixed_by_meter_ratio(check, raw, path, sizes, common):
+    base = check.decimal(raw.get("base"), f"{path}.base")
+    ratios = raw.get("ratios")
+    if isinstance(ratios, str):
+        if ratios not in RATIO_TABLES:
+            check.fail(f"{path}.ratios", f"{ratios!r} is not a known table ({', '.join(RATIO_TABLES)}) "
+                                         "or a mapping of meter size to ratio")
+            ratios = {}
+        else:
+            ratios = RATIO_TABLES[ratios]
+    rates = _rates_by_size(check, {"rates": ratios}, path, sizes)
+    # The adopted charge per size is base x ratio; each is rounded when billed, like any line.
+    priced = {size: base * ratio for size, ratio in rates.items() if ratio is not None and base is not None}
+    return Charge(**common, per=_per(check, raw, path), rate=base, rates=priced)
+
+
+def _fixed_surcharge(check, raw, path, sizes, common):
+    return Charge(**common, per=_per(check, raw, path), rate=check.decimal(raw.get("rate"), f"{path}.rate"))
+
+
+def _private_fire_service(check, raw, path, sizes, common):
+    return Charge(**common, per=_per(check, raw, path), rates=_rates_by_size(check, raw, path, [], "fire line size"))
+
+
+def _volumetric(check, raw, path, sizes, common):
+    unit = check.one_of(raw.get("unit", "HCF"), UNITS, f"{path}.unit")
+    return Charge(**common, unit=unit, rate=check.decimal(raw.get("rate"), f"{path}.rate"))
+
+
+def _tiers(check, raw, path, key="upto"):
+    tiers = raw.get("tiers")
+    if not isinstance(tiers, list) or not tiers:
+        check.fail(f"{path}.tiers", "must list at least one tier")
+        return ()
+    parsed, previous = [], Decimal(0)
+    for i, tier in enumerate(tiers):
+        where = f"{path}.tiers[{i}]"
+        if not isinstance(tier, dict):
+            check.fail(where, "must be a mapping {upto, rate}")
+            continue
+        rate = check.decimal(tier.get("rate"), f"{where}.rate")
+        upto = check.decimal(tier.get(key), f"{where}.{key}", allow_none=True)
+        start = tier.get("from")
+        if start is not None:
+            start = check.decimal(start, f"{where}.from")
+            if start is not None and start > previous:
+                check.fail(f"{where}.from", f"leaves a gap after tier {i - 1} (which ends at {previous})"
+                           if i else "leaves a gap: the first tier must start at 0")
+            elif start is not None and start < previous:
+                check.fail(f"{where}.from", f"overlaps tier {i - 1} (which ends at {previous})")
+        if upto is None and i < len(tiers) - 1:
+            check.fail(f"{where}.{key}", "only the last tier may be open-ended")
+        if upto is not None and upto <= previous:
+            check.fail(f"{where}.{key}", f"overlaps tier {i - 1}" if i else "must be above 0")
+        if upto is not None and i == len(tiers) - 1:
+            check.fail(f"{where}.{key}", "the last tier must be open-ended (leave upto out), "
+                                         "or usage above it would have no rate")
+        parsed.append(Tier(upto, rate))
+        previous = upto if upto is not None and upto > previous else previous
+    return tuple(parsed)
+
+
+def _tiered(check, raw, path, sizes, common):
+    scaling = raw.get("tier_width", {}) or {}
+    days_basis = scaling.get("per_days")
+    if days_basis is not None:
+        check.one_of(days_basis, ("annual", "monthly"), f"{path}.tier_width.per_days")
+    return Charge(**common, unit=check.one_of(raw.get("unit", "HCF"), UNITS, f"{path}.unit"),
+                  tiers=_tiers(check, raw, path),
+                  scale_by_dwelling_units=bool(scaling.get("per_dwelling_unit", False)),
+                  days_basis=days_basis, days_in_year=int(scaling.get("days_in_year", 365)),
+                  width_rounding=check.rounding(scaling.get("rounding"), f"{path}.tier_width.rounding"))
+
+
+def _budget_tiered(check, raw, path, sizes, common):
+    budget = raw.get("budget") or {}
+    parsed = {
+        "gallons_per_person_per_day": check.decimal(budget.get("gallons_per_person_per_day", "0"),
+                                                    f"{path}.budget.gallons_per_person_per_day"),
+        "plant_factor": check.decimal(budget.get("plant_factor", "0"), f"{path}.budget.plant_factor"),
+        # gallons per square foot per inch of ET (0.62) times any irrigation-efficiency factor
+        "conversion": check.decimal(budget.get("conversion", "0.62"), f"{path}.budget.conversion"),
+        "reference_et_inches": check.decimal(budget.get("reference_et_inches"),
+                                             f"{path}.budget.reference_et_inches", allow_none=True),
+    }
+    return Charge(**common, unit=check.one_of(raw.get("unit", "HCF"), UNITS, f"{path}.unit"),
+                  tiers=_tiers(check, raw, path, key="upto_percent"), budget=parsed,
+                  width_rounding=check.rounding(raw.get("tier_rounding"), f"{path}.tier_rounding"))
+
+
+def _shortage_surcharge(check, raw, path, sizes, common):
+    if ("rate" in raw) == ("percent" in raw):
+        check.fail(path, "give exactly one of rate (per unit) or percent (of volume charges)")
+    rate = check.decimal(raw["rate"], f"{path}.rate") if "rate" in raw else None
+    percent = check.decimal(raw["percent"], f"{path}.percent") if "percent" in raw else None
+    applies_to = tuple(raw.get("applies_to", VOLUME_BASED))
+    for i, rule in enumerate(applies_to):
+        check.one_of(rule, tuple(_CHARGE_PARSERS), f"{path}.applies_to[{i}]")
+    return Charge(**common, unit=check.one_of(raw.get("unit", "HCF"), UNITS, f"{path}.unit"), rate=rate,
+                  percent=percent, applies_to=applies_to)
+
+
+def _sewer(check, raw, path, sizes, common):
+    basis = check.one_of(raw.get("basis", "flat"), ("flat", "metered", "winter_average"), f"{path}.basis")
+    return Charge(**common, basis=basis, per=_per(check, raw, path),
+                  unit=check.one_of(raw.get("unit", "HCF"), UNITS, f"{path}.unit"),
+                  rate=check.decimal(raw.get("rate"), f"{path}.rate"))
+
+
+def _minimum_charge(check, raw, path, sizes, common):
+    return Charge(**common, amount=check.decimal(raw.get("amount"), f"{path}.amount"),
+                  applies_to=tuple(raw.get("applies_to", ())))
+
+
+def _parse_penalties(check, raw) -> dict:
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        check.fail("penalties", "must be a mapping")
+        return {}
+    return {
+        "percent_of_current": check.decimal(raw.get("percent_of_current", "0"), "penalties.percent_of_current"),
+        "monthly_percent_of_past_due": check.decimal(raw.get("monthly_percent_of_past_due", "0"),
+                                                     "penalties.monthly_percent_of_past_due"),
+        "grace_days": int(raw.get("grace_days", 0)),
+    }
+
+
+_CHARGE_PARSERS = {
+    "fixed_by_meter_size": _fixed_by_meter_size,
+    "fixed_by_meter_ratio": _fixed_by_meter_ratio,
+    "fixed_surcharge": _fixed_surcharge,
+    "private_fire_service": _private_fire_service,
+    "volumetric": _volumetric,
+    "wholesale": _volumetric,
+    "tiered": _tiered,
+    "budget_tiered": _budget_tiered,
+    "shortage_surcharge": _shortage_surcharge,
+    "sewer": _sewer,
+    "minimum_charge": _minimum_charge,
+}
+RULES = tuple(_CHARGE_PARSERS)
+
+
+def check_fits_history(new: Tariff, stored: list[Tariff]) -> None:
+    """A new version must follow its tariff's versions, and no two tariffs may cover one class at once."""
+    problems = []
+    same = [t for t in stored if t.tariff_id == new.tariff_id]
+    if any(t.version >= new.version for t in same):
+        latest = max(t.version for t in same)
+        problems.append(f"version: {new.tariff_id}@{new.version} is not after the stored {new.tariff_id}@{latest}")
+    for other_id in sorted({t.tariff_id for t in stored} - {new.tariff_id}):
+        window = _coverage(stored, other_id)
+        for customer_class in new.customer_classes:
+            for start, end in window.get(customer_class, ()):
+                if start <= (new.effective_to or date.max) and new.effective_from <= (end or date.max):
+                    problems.append(f"effective_from: {new.tariff_id} would cover class {customer_class} from "
+                                    f"{new.effective_from}, overlapping {other_id} in effect from {start}"
+                                    + (f" to {end}" if end else ""))
+    if problems:
+        raise TariffInvalid(problems)
+
+
+def _coverage(stored: list[Tariff], tariff_id: str) -> dict[str, list[tuple]]:
+    """When each class is covered by `tariff_id`: its latest version decides how far it runs."""
+    versions = sorted((t for t in stored if t.tariff_id == tariff_id), key=lambda t: t.version)
+    latest = versions[-1]
+    start = min(t.effective_from for t in versions)
+    return {c: [(start, latest.effective_to)] for c in latest.customer_classes}
