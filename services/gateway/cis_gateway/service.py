@@ -95,6 +95,20 @@ class Service:
     def account_statement(self, request, account_id):
         return json_response(self.billing.account_statement(account_id))
 
+    @api("POST", "/api/tariffs")
+    def load_tariff(self, request):
+        """Load a board-adopted tariff version: {"document": {...}} (errors name document.<path>)."""
+        return json_response(self.billing.load_tariff(read_json(request)), CREATED)
+
+    @api("GET", "/api/tariffs")
+    def tariff_history(self, request):
+        return json_response(self.billing.tariff_history())
+
+    @api("POST", "/api/bill-previews")
+    def preview_bill(self, request):
+        """What an account (or a class and meter size) would pay for a given consumption."""
+        return json_response(self.billing.preview_bill(read_json(request)))
+
     # --- collections and notifications ----------------------------------------------------
 
     @api("GET", "/api/accounts/<account_id>/collections")
