@@ -232,9 +232,11 @@ def test_consumption_of_thousands_of_accounts_is_answered_in_one_call(running_se
         db.execute(sa.text("insert into installations (serial, connection_id, installed_on, installed_at) "
                            "values (:m, :c, '2026-01-01', '2026-01-01T00:00-08:00')"),
                    [{"m": m, "c": c} for _, c, m in accounts])
-        db.execute(sa.text("insert into register_reads (meter_serial, read_at, value, unit, source) "
-                           "select serial, installed_at + make_interval(days => d), d * 0.5, 'HCF', 'ami' "
-                           "from installations, generate_series(0, 100) d"))
+        db.execute(sa.text("select ensure_register_read_partition(m) from generate_series("
+                           "timestamptz '2026-01-01', timestamptz '2026-05-01', interval '1 month') m"))
+        db.execute(sa.text("insert into register_reads (meter_serial, read_at, value, validated_value, quality, "
+                           "unit, source) select serial, installed_at + make_interval(days => d), d * 0.5, "
+                           "d * 0.5, 'actual', 'HCF', 'ami' from installations, generate_series(0, 100) d"))
     result = rpc.metering.get_consumption({"period_start": "2026-02-01", "period_end": "2026-02-28",
                                            "account_ids": [a for a, _, _ in accounts]})
     assert result["missing"] == []
@@ -305,7 +307,7 @@ def test_an_account_opened_in_accounts_reaches_metering(running_services, rpc):
 
 def test_metering_contract_examples_honour_their_schemas():
     names = [name for name in MESSAGES if name.startswith("metering.")]
-    assert len(names) == 8
+    assert len(names) == 28
     for name in names:
         examples = get(name).examples()
         assert examples, f"{name} has no example"

@@ -3,6 +3,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from cis_runtime.tables import add_runtime_tables
@@ -24,6 +25,13 @@ class Meter(Base):
     register_digits: Mapped[int] = mapped_column(sa.Integer)
     unit: Mapped[str] = mapped_column(sa.Text)
     status: Mapped[str] = mapped_column(sa.Text)
+    meter_type: Mapped[str] = mapped_column(sa.Text, server_default="displacement")  # compound, turbine
+    multiplier: Mapped[Decimal] = mapped_column(sa.Numeric, server_default="1")
+    # The head-end's id for the meter's radio endpoint (BEACON Endpoint_SN), when it has one.
+    ami_endpoint_id: Mapped[str | None] = mapped_column(sa.Text)
+    delivers_to_agency: Mapped[str | None] = mapped_column(sa.Text)  # a bulk (intertie) meter
+    locked: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())  # sealed/locked off
+    __table_args__ = (sa.Index("meters_one_per_ami_endpoint", "ami_endpoint_id", unique=True),)
 
 
 class Installation(Base):
@@ -44,6 +52,8 @@ class Installation(Base):
     # belong to the meter's previous life, not to this connection.
     installed_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
     removed_on: Mapped[date | None] = mapped_column(sa.Date)
+    removed_by: Mapped[str | None] = mapped_column(sa.Text)
+    removal_reason: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class ServiceAccount(Base):
@@ -53,21 +63,27 @@ class ServiceAccount(Base):
     connection_id: Mapped[str] = mapped_column(sa.Text, index=True)
     status: Mapped[str] = mapped_column(sa.Text)
     opened_on: Mapped[date] = mapped_column(sa.Date)
+    service_address: Mapped[str | None] = mapped_column(sa.Text)  # one line, for work orders
+    apn: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class RegisterRead(Base):
+    """A register reading, partitioned by month of read_at (partitions made on demand by the
+    database function ensure_register_read_partition). `value` is what the meter or head-end said
+    (null for an estimate); `validated_value` is what billing may use (null while a VEE rule holds
+    the read). No foreign keys: a per-row check would halve AMI ingestion speed, and reads are only
+    written for meters the ingest has just looked up."""
     __tablename__ = "register_reads"
-    __table_args__ = (
-        # One reading per meter per instant: a re-sent read is a no-op (insert ... on conflict do nothing).
-        sa.UniqueConstraint("meter_serial", "read_at", name="register_reads_one_per_instant"),
-    )
-    read_id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
-    meter_serial: Mapped[str] = mapped_column(sa.ForeignKey("meters.serial"))
-    read_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-    value: Mapped[Decimal] = mapped_column(sa.Numeric)
+    __table_args__ = {"postgresql_partition_by": "RANGE (read_at)"}
+    meter_serial: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    register: Mapped[str] = mapped_column(sa.Text, primary_key=True, server_default="main")
+    read_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), primary_key=True)
+    value: Mapped[Decimal | None] = mapped_column(sa.Numeric)
     unit: Mapped[str] = mapped_column(sa.Text)
+    validated_value: Mapped[Decimal | None] = mapped_column(sa.Numeric)
+    quality: Mapped[str] = mapped_column(sa.Text)  # actual | estimated | edited | suspect
     source: Mapped[str] = mapped_column(sa.Text)
-    batch_id: Mapped[str | None] = mapped_column(sa.ForeignKey("ami_batches.batch_id"))
+    batch_id: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class ReadException(Base):
@@ -76,11 +92,34 @@ class ReadException(Base):
     exception_id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     batch_id: Mapped[str | None] = mapped_column(sa.ForeignKey("ami_batches.batch_id"), index=True)
     meter_serial: Mapped[str] = mapped_column(sa.Text, index=True)
+    register: Mapped[str] = mapped_column(sa.Text, server_default="main")
     read_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
-    value: Mapped[Decimal] = mapped_column(sa.Numeric)
+    value: Mapped[Decimal | None] = mapped_column(sa.Numeric)
     unit: Mapped[str] = mapped_column(sa.Text)
-    reason: Mapped[str] = mapped_column(sa.Text)
+    rule: Mapped[str] = mapped_column(sa.Text, server_default="unknown_meter")
+    reason: Mapped[str] = mapped_column(sa.Text)  # why, in words
+    details: Mapped[dict | None] = mapped_column(JSONB)  # the values the rule looked at
     resolved: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    # open | accepted | edited | estimated | reread_requested | meter_check_requested | noted (did not hold)
+    status: Mapped[str] = mapped_column(sa.Text, server_default="open")
+    __table_args__ = (sa.Index("read_exceptions_by_status", "status", "exception_id"),)
+
+
+class ReadExceptionResolution(Base):
+    """The audit trail of the worklist: who did what to which exception, when, old and new values."""
+    __tablename__ = "read_exception_resolutions"
+    resolution_id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    exception_id: Mapped[int] = mapped_column(sa.ForeignKey("read_exceptions.exception_id"), index=True)
+    action: Mapped[str] = mapped_column(sa.Text)
+    resolved_by: Mapped[str] = mapped_column(sa.Text)
+    resolved_on: Mapped[date] = mapped_column(sa.Date)  # business date
+    recorded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+    reason: Mapped[str] = mapped_column(sa.Text)
+    old_value: Mapped[Decimal | None] = mapped_column(sa.Numeric)
+    new_value: Mapped[Decimal | None] = mapped_column(sa.Numeric)
+    old_status: Mapped[str] = mapped_column(sa.Text)
+    new_status: Mapped[str] = mapped_column(sa.Text)
+    work_order_id: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class AmiBatch(Base):
@@ -93,3 +132,45 @@ class AmiBatch(Base):
     read_count: Mapped[int] = mapped_column(sa.Integer)
     stored_count: Mapped[int] = mapped_column(sa.Integer)
     held_count: Mapped[int] = mapped_column(sa.Integer)
+
+
+class ImportedFile(Base):
+    """A reads file imported once: the same content again (same SHA-256) stores nothing new."""
+    __tablename__ = "imported_files"
+    file_hash: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    file_format: Mapped[str] = mapped_column(sa.Text)
+    file_name: Mapped[str] = mapped_column(sa.Text)
+    imported_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+    row_count: Mapped[int] = mapped_column(sa.Integer)
+    stored_count: Mapped[int] = mapped_column(sa.Integer)
+    held_count: Mapped[int] = mapped_column(sa.Integer)
+    rejected: Mapped[list] = mapped_column(JSONB)  # [{"line": n, "reason": "..."}]
+
+
+class ManualRead(Base):
+    """Who entered a manual or handheld reading and why (the reading itself is in register_reads)."""
+    __tablename__ = "manual_reads"
+    manual_read_id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    meter_serial: Mapped[str] = mapped_column(sa.Text, index=True)
+    register: Mapped[str] = mapped_column(sa.Text)
+    read_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    value: Mapped[Decimal] = mapped_column(sa.Numeric)
+    source: Mapped[str] = mapped_column(sa.Text)  # manual | handheld
+    reader: Mapped[str] = mapped_column(sa.Text)
+    reason: Mapped[str] = mapped_column(sa.Text)
+    entered_on: Mapped[date] = mapped_column(sa.Date)  # business date
+    recorded_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
+
+
+class MeterTest(Base):
+    """A meter's accuracy test (AWWA M6 flows, percent registered)."""
+    __tablename__ = "meter_tests"
+    test_id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    serial: Mapped[str] = mapped_column(sa.ForeignKey("meters.serial"), index=True)
+    tested_on: Mapped[date] = mapped_column(sa.Date)
+    tester: Mapped[str] = mapped_column(sa.Text)
+    low_flow_accuracy: Mapped[Decimal] = mapped_column(sa.Numeric)
+    intermediate_flow_accuracy: Mapped[Decimal] = mapped_column(sa.Numeric)
+    high_flow_accuracy: Mapped[Decimal] = mapped_column(sa.Numeric)
+    passed: Mapped[bool] = mapped_column(sa.Boolean)
+    notes: Mapped[str | None] = mapped_column(sa.Text)

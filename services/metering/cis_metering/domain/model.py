@@ -1,7 +1,7 @@
 """Metering rules: register units, reading periods, consumption between two register reads."""
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
 from cis_runtime.errors import Conflict, InvalidInput
@@ -15,7 +15,16 @@ UNITS_PER_HCF = {"HCF": Decimal(1), "gallons": GALLONS_PER_HCF, "cubic_feet": CU
 # Converted quantities keep 0.0001 HCF (0.07 gal): finer than any register, coarse enough to be exact.
 HCF_PLACES = Decimal("0.0001")
 
-IN_STOCK, INSTALLED = "in_stock", "installed"
+IN_STOCK, INSTALLED, REMOVED = "in_stock", "installed", "removed"
+
+
+# 1 acre-foot = 43,560 ft3 = 435.6 HCF; deliveries to other agencies are reported to 0.001 AF.
+HCF_PER_ACRE_FOOT = Decimal("435.6")
+ACRE_FEET_PLACES = Decimal("0.001")
+
+
+def acre_feet(hcf: Decimal) -> Decimal:
+    return (Decimal(hcf) / HCF_PER_ACRE_FOOT).quantize(ACRE_FEET_PLACES, ROUND_HALF_UP)
 
 
 def to_hcf(value: Decimal, unit: str) -> Decimal:
@@ -101,3 +110,12 @@ def _missing_reason(found: MeterOnAccount, period_end_at: datetime) -> str | Non
     if found.end is None or found.start is None or found.end.read_at <= found.start.read_at:
         return "no read in the period"
     return None
+
+
+# A determinant is as good as its worse read: an estimate anywhere makes it estimated (to be trued up
+# by the next actual read), a staff edit makes it edited.
+_QUALITY_RANK = {"actual": 0, "edited": 1, "estimated": 2}
+
+
+def worst_quality(*qualities: str) -> str:
+    return max(qualities, key=_QUALITY_RANK.__getitem__)

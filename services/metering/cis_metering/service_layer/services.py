@@ -1,14 +1,18 @@
 """Metering use cases. Each runs in one unit of work: state and inbox record commit together."""
+from datetime import timedelta
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 
-from cis_metering.adapters import repository
+from cis_metering.adapters import interval_store, repository
+from cis_metering.adapters.interval_store import block_end
 from cis_metering.adapters.models import Installation, Meter, RegisterRead, ServiceAccount
-from cis_metering.domain.model import (DISTRICT_ZONE, IN_STOCK, INSTALLED, MeterOnAccount, Read,
+from cis_metering.domain.model import (DISTRICT_ZONE, IN_STOCK, INSTALLED, REMOVED, MeterOnAccount, Read,
                                        check_fits_register, check_installable, determinant_or_missing,
-                                       period_bounds, start_of_day)
-from cis_runtime.errors import Conflict, NotFound
+                                       period_bounds, start_of_day, to_hcf, worst_quality)
+from cis_metering.domain.vee import DEFAULT_THRESHOLDS, Finding, VeeThresholds, block_hold, validate_block
+from cis_runtime.errors import Conflict, InvalidInput, NotFound
 
 ACCOUNT_READS_SHOWN = 100
 
@@ -26,6 +30,18 @@ def register_meter(uow, request: dict) -> dict:
 
 
 def install_meter(uow, request: dict) -> dict:
+    try:
+        install_meter_in_uow(uow, request)
+        uow.commit()
+    except IntegrityError:
+        # One meter per connection at a time: exchange_meter removes the old one first.
+        raise Conflict(f"connection {request['connection_id']} already has a meter installed "
+                       f"(or meter {request['serial']} already has a read at "
+                       f"{start_of_day(request['installed_on'])})") from None
+    return dict(request)
+
+
+def install_meter_in_uow(uow, request: dict) -> None:
     meter = uow.session.get(Meter, request["serial"], with_for_update=True)
     if meter is None:
         raise NotFound("meter", request["serial"])
@@ -34,24 +50,69 @@ def install_meter(uow, request: dict) -> dict:
     installed_at = start_of_day(request["installed_on"])
     uow.session.add(Installation(serial=meter.serial, connection_id=request["connection_id"],
                                  installed_on=request["installed_on"], installed_at=installed_at))
-    uow.session.add(RegisterRead(meter_serial=meter.serial, read_at=installed_at, value=request["initial_read"],
-                                 unit=meter.unit, source="install"))
+    repository.ensure_partitions(uow.session.get_bind(), [installed_at])
+    uow.session.add(RegisterRead(meter_serial=meter.serial, register="main", read_at=installed_at,
+                                 value=request["initial_read"], validated_value=request["initial_read"],
+                                 quality="actual", unit=meter.unit, source="install"))
     meter.status = INSTALLED
-    try:
-        uow.commit()
-    except IntegrityError:
-        # Meter exchanges (remove, then install another) are later work; until then one meter per connection.
-        raise Conflict(f"connection {request['connection_id']} already has a meter installed "
-                       f"(or meter {request['serial']} already has a read at {installed_at})") from None
-    return dict(request)
+    uow.session.flush()
+
+
+def exchange_meter(uow, request: dict) -> dict:
+    """Close the old meter's register with its final read and open the new one's with its initial read,
+    at the same instant, in one transaction; both installations stay in the history."""
+    old = uow.session.get(Meter, request["old_serial"], with_for_update=True)
+    if old is None:
+        raise NotFound("meter", request["old_serial"])
+    installation = uow.session.scalars(sa.select(Installation).where(
+        Installation.serial == old.serial, Installation.removed_on.is_(None)).with_for_update()).first()
+    if installation is None:
+        raise Conflict(f"meter {old.serial} is not installed")
+    exchanged_at = start_of_day(request["exchanged_on"])
+    if exchanged_at < installation.installed_at:
+        raise InvalidInput({"exchanged_on": ["Before the old meter was installed."]})
+    check_fits_register(request["old_final_read"], old.register_digits, "old_final_read")
+    repository.ensure_partitions(uow.session.get_bind(), [exchanged_at])
+    _store_exchange_read(uow, old, exchanged_at, request["old_final_read"], "final")
+    installation.removed_on = request["exchanged_on"]
+    installation.removed_by, installation.removal_reason = request["exchanged_by"], request["reason"]
+    old.status = REMOVED
+    uow.session.flush()  # the connection is free before the new meter goes in
+    if request["new_serial"]:
+        try:
+            install_meter_in_uow(uow, {"serial": request["new_serial"], "connection_id": installation.connection_id,
+                                       "installed_on": request["exchanged_on"],
+                                       "initial_read": request["new_initial_read"]})
+        except IntegrityError:
+            raise Conflict(f"meter {request['new_serial']} already has a read at {exchanged_at}") from None
+    uow.commit()
+    return {"connection_id": installation.connection_id, **{key: request[key] for key in (
+        "old_serial", "old_final_read", "new_serial", "new_initial_read", "exchanged_on")}}
+
+
+def _store_exchange_read(uow, meter, at, value, source: str) -> None:
+    stored = uow.session.get(RegisterRead, (meter.serial, "main", at), with_for_update=True)
+    if stored is None:
+        uow.session.add(RegisterRead(meter_serial=meter.serial, register="main", read_at=at, value=value,
+                                     validated_value=value, quality="actual", unit=meter.unit, source=source))
+    elif stored.value != value:
+        raise Conflict(f"meter {meter.serial} already has a reading of {stored.value} at {at.isoformat()}")
 
 
 def record_account_opened(uow, payload: dict) -> None:
     """Remember which connection the account takes water through (the caller recorded the inbox)."""
     uow.session.execute(insert(ServiceAccount).values(
         account_id=payload["account_id"], connection_id=payload["connection_id"], status="open",
-        opened_on=payload["opened_on"]).on_conflict_do_nothing())
+        opened_on=payload["opened_on"], service_address=_one_line(payload.get("service_address")),
+        apn=payload.get("apn")).on_conflict_do_nothing())
     uow.commit()
+
+
+def _one_line(address: dict | None) -> str | None:
+    if not address:
+        return None
+    street = ", ".join(part for part in (address.get("line1"), address.get("line2")) if part)
+    return f"{street}, {address.get('city')}, {address.get('state')} {address.get('zip')}"
 
 
 def ingest_ami_batch(uow, message_id: str, batch: dict) -> None:
@@ -61,6 +122,7 @@ def ingest_ami_batch(uow, message_id: str, batch: dict) -> None:
                                    len(batch["reads"])):
         uow.commit()  # a head-end re-publishing a batch it already sent: keep only the inbox record
         return
+    repository.ensure_partitions(uow.session.get_bind(), [read["read_at"] for read in batch["reads"]])
     meters = repository.meters_with_installation(uow.session, [r["meter_serial"] for r in batch["reads"]])
     accepted, held = [], []
     for read in batch["reads"]:
@@ -75,14 +137,96 @@ def ingest_ami_batch(uow, message_id: str, batch: dict) -> None:
     uow.commit()
 
 
-def _hold_reason(read: dict, meter) -> str | None:
+def ingest_interval_batch(uow, message_id: str, batch: dict, limits: VeeThresholds = DEFAULT_THRESHOLDS) -> None:
+    """Validate a head-end batch of interval blocks block by block and store its readings with COPY;
+    readings VEE holds are stored raw (not validated) with a read exception saying why; blocks of
+    unknown or uninstalled meters are held whole as exceptions. A batch_id is stored once."""
+    blocks = batch["blocks"]
+    reading_count = sum(len(block["values"]) for block in blocks)
+    if not repository.record_batch(uow.session, batch["batch_id"], batch["head_end"], message_id, reading_count):
+        uow.commit()  # a re-published batch: keep only the inbox record
+        return
+    store_blocks(uow, batch["batch_id"], blocks, limits)
+    uow.commit()
+
+
+def store_blocks(uow, batch_id: str, blocks: list[dict], limits: VeeThresholds = DEFAULT_THRESHOLDS) -> tuple[int, int]:
+    """VEE and storage shared by every ingestion path (AMQP, files); the caller commits.
+    Returns (readings stored, exceptions raised)."""
+    if not blocks:
+        return 0, 0
+    repository.ensure_partitions(uow.session.get_bind(),
+                                 {block["interval_start"] for block in blocks} | {block_end(b) for b in blocks})
+    meters = repository.meter_facts(uow.session, [block["meter_serial"] for block in blocks])
+    staged, exceptions = [], []
+    for block in blocks:
+        meter = meters.get(block["meter_serial"])
+        held = block_hold(block, meter)
+        if held:
+            exceptions.append(exception_row(batch_id, block, held))
+            continue
+        validated, findings = validate_block(block, meter, limits)
+        staged.append((block, validated))
+        exceptions += [exception_row(batch_id, block, finding) for finding in findings]
+    stored = 0
+    if staged:
+        interval_store.stage_blocks(uow.session, staged)
+        stored, met_stored_readings = interval_store.expand_staged(uow.session, batch_id)
+        if met_stored_readings:
+            exceptions += [_conflict_row(batch_id, row) for row in interval_store.conflicting_duplicates(uow.session)]
+    repository.insert_exception_rows(uow.session, exceptions)
+    repository.set_batch_counts(uow.session, batch_id, stored, len(exceptions))
+    emit_alerts(uow, [row for row in exceptions if row["rule"] in ALERT_KINDS])
+    return stored, len(exceptions)
+
+
+# Findings that someone should act on before the next bill: operations reads these alerts.
+ALERT_KINDS = {"continuous_flow": "leak", "reverse_flow": "backflow"}
+
+
+def emit_alerts(uow, rows: list[dict]) -> None:
+    if not rows:
+        return
+    where = repository.connections_of_meters(uow.session, {row["meter_serial"] for row in rows})
+    today = uow.today()
+    uow.emit_many("metering.consumption_alert.v1", [{
+        "alert_id": f"{ALERT_KINDS[row['rule']]}-{row['meter_serial']}-{row['register']}-{row['read_at'].isoformat()}",
+        "kind": ALERT_KINDS[row["rule"]], "meter_serial": row["meter_serial"], "register": row["register"],
+        "detected_at": row["read_at"], "rule": row["rule"], "reason": row["reason"],
+        "connection_id": where.get(row["meter_serial"], (None, None))[0],
+        "account_id": where.get(row["meter_serial"], (None, None))[1], "detected_on": today} for row in rows])
+
+
+def exception_row(batch_id: str, block: dict, finding: Finding) -> dict:
+    if finding.index is None:  # the whole block: keep all its readings so nothing is lost
+        read_at, value = block["interval_start"], None
+        details = {**finding.details, "interval_seconds": block["interval_seconds"], "values": block["values"]}
+    else:
+        read_at = block["interval_start"] + timedelta(seconds=block["interval_seconds"] * finding.index)
+        value, details = block["values"][finding.index], finding.details
+    return {"batch_id": batch_id, "meter_serial": block["meter_serial"], "register": block["register"],
+            "read_at": read_at, "value": value, "unit": block["unit"], "rule": finding.rule,
+            "reason": finding.reason, "details": {**details, "holds": finding.holds},
+            "resolved": not finding.holds, "status": "open" if finding.holds else "noted"}
+
+
+def _conflict_row(batch_id: str, row) -> dict:
+    return {"batch_id": batch_id, "meter_serial": row.meter_serial, "register": row.register,
+            "read_at": row.read_at, "value": row.raw, "unit": row.unit, "rule": "conflicting_duplicate",
+            "reason": f"a reading of {row.stored_value} is already stored for this instant",
+            "details": {"stored": str(row.stored_value), "received": str(row.raw), "holds": True},
+            "resolved": False, "status": "open"}
+
+
+def _hold_reason(read: dict, meter) -> tuple[str, str] | None:
+    """(rule, reason) when a register read cannot be accepted, else None."""
     if meter is None:
-        return "unknown meter"
+        return "unknown_meter", "unknown meter"
     _status, installed_at = meter
     if installed_at is None:  # a read from a meter in stock: possible theft or a mis-keyed serial
-        return "meter not installed"
+        return "meter_not_installed", "meter not installed"
     if read["read_at"] < installed_at:
-        return "read before the meter was installed"
+        return "read_before_installation", "read before the meter was installed"
     return None
 
 
@@ -96,6 +240,53 @@ def get_consumption(uow, request: dict) -> dict:
         else:
             missing.append(gap)
     return {"determinants": determinants, "missing": missing}
+
+
+def get_determinants(uow, request: dict) -> dict:
+    """v2: like get_consumption, plus each determinant's quality and source reads, and accounts whose
+    meter has unresolved read exceptions in the period held back (reported, not billed silently)."""
+    start_at, end_at = period_bounds(request["period_start"], request["period_end"])
+    found = repository.consumption_rows(uow.session, request["account_ids"], start_at, end_at)
+    unresolved = repository.unresolved_exceptions(uow.session, [row.serial for row in found if row.serial],
+                                                  start_at, end_at)
+    determinants, held, missing = [], [], []
+    for row in found:
+        if row.serial in unresolved:
+            exception_ids, rules = unresolved[row.serial]
+            held.append({"account_id": row.account_id, "meter_serial": row.serial, "exception_ids": exception_ids,
+                         "reason": f"{len(exception_ids)} unresolved read exception(s) in the period: {rules}"})
+            continue
+        determinant, gap = determinant_or_missing(_meter_on_account(row), end_at)
+        if gap:
+            missing.append(gap)
+            continue
+        start, end = _source_read(row, "start"), _source_read(row, "end")
+        determinant.update(quality=worst_quality(start["quality"], end["quality"]), source_reads=[start, end])
+        determinants.append(determinant)
+    _add_meters_removed_in_period(uow, determinants, start_at, end_at)
+    return {"determinants": determinants, "held": held, "missing": missing}
+
+
+def _add_meters_removed_in_period(uow, determinants: list[dict], start_at, end_at) -> None:
+    """An exchange inside the period: the old meter's use up to its final read is added, so nothing
+    is lost between its register closing and the new one opening."""
+    by_account = {d["account_id"]: d for d in determinants}
+    for row in repository.removed_in_period(uow.session, list(by_account), start_at, end_at):
+        if row.start_read_at is None or row.final_read_at is None or row.final_read_at <= row.start_read_at:
+            continue
+        determinant = by_account[row.account_id]
+        start, final = _source_read(row, "start"), _source_read(row, "final")
+        determinant["consumption"] += to_hcf(row.final_value, row.final_unit) - to_hcf(row.start_value,
+                                                                                       row.start_unit)
+        determinant["source_reads"] = [start, final] + determinant["source_reads"]
+        determinant["quality"] = worst_quality(determinant["quality"], start["quality"], final["quality"])
+
+
+def _source_read(row, which: str) -> dict:
+    return {"read_at": getattr(row, f"{which}_read_at").astimezone(DISTRICT_ZONE),
+            "value": getattr(row, f"{which}_raw"), "validated_value": getattr(row, f"{which}_value"),
+            "unit": getattr(row, f"{which}_unit"), "quality": getattr(row, f"{which}_quality"),
+            "source": getattr(row, f"{which}_source")}
 
 
 def _meter_on_account(row) -> MeterOnAccount:
