@@ -73,6 +73,43 @@ class Service:
     def install_meter(self, request, serial):
         return json_response(self.metering.install_meter(body_with(request, serial=serial)), CREATED)
 
+    @api("PATCH", "/api/meters/<serial>")
+    def update_meter(self, request, serial):
+        return json_response(self.metering.update_meter(body_with(request, serial=serial)))
+
+    @api("POST", "/api/meters/<serial>/tests")
+    def record_meter_test(self, request, serial):
+        return json_response(self.metering.record_meter_test(body_with(request, serial=serial)), CREATED)
+
+    @api("POST", "/api/meters/<serial>/exchange")
+    def exchange_meter(self, request, serial):
+        return json_response(self.metering.exchange_meter(body_with(request, old_serial=serial)), CREATED)
+
+    @api("POST", "/api/meters/<serial>/reads")
+    def enter_manual_read(self, request, serial):
+        """A staff or handheld read, with reader and reason."""
+        return json_response(self.metering.enter_manual_read(body_with(request, meter_serial=serial)), CREATED)
+
+    @api("POST", "/api/read-files")
+    def import_reads_file(self, request):
+        """{"file_format": "beacon"|"generic", "file_name", "content"}: rejected rows come back by line."""
+        return json_response(self.metering.import_reads_file(read_json(request)), CREATED)
+
+    @api("GET", "/api/read-exceptions")
+    def list_read_exceptions(self, request):
+        filters = {key: value for key, value in request.args.items()
+                   if key in ("status", "rule", "meter_serial", "after_id", "limit")}
+        return json_response(self.metering.list_read_exceptions(filters))
+
+    @api("POST", "/api/read-exceptions/<int:exception_id>/resolution")
+    def resolve_read_exception(self, request, exception_id):
+        return json_response(self.metering.resolve_read_exception(body_with(request, exception_id=exception_id)))
+
+    @api("GET", "/api/agency-deliveries")
+    def agency_deliveries(self, request):
+        """Water delivered to other agencies in a month, in acre-feet (?month=YYYY-MM)."""
+        return json_response(self.metering.agency_deliveries({"month": request.args.get("month")}))
+
     @api("GET", "/api/accounts/<account_id>/reads")
     def account_reads(self, request, account_id):
         return json_response(self.metering.account_meter_reads(account_id))
