@@ -113,3 +113,15 @@ def test_an_event_no_queue_is_bound_for_stays_in_the_outbox(service_db):
         row = db.execute(sa.text("select sent_at, attempts, last_error from outbox")).one()
     assert row.sent_at is None and row.attempts == 1
     assert "no queue is bound" in row.last_error
+
+
+def test_a_row_committed_behind_the_relays_position_is_still_published(service_db, captured_queue):
+    uow_factory = service_db("accounts")
+    relay = OutboxRelay(uow_factory.engine, config.amqp_uri())
+    relay._after_id = 10 ** 9  # as if a later id had already gone out before this row committed
+    try:
+        ids = emit_events(uow_factory, 1)
+        assert relay.publish_pending() == 1
+    finally:
+        relay.close()
+    assert [body["message_id"] for body in captured_queue()] == ids
