@@ -485,16 +485,8 @@ class SourceReadSchema(Schema):
     source = fields.String(required=True)
 
 
-class DeterminantV2Schema(Schema):
-    account_id = fields.String(required=True)
-    meter_serial = fields.String(required=True)
-    meter_size = fields.String(required=True, validate=validate.OneOf(METER_SIZES))
-    start_read = Quantity(required=True)
-    start_read_at = ZonedDateTime(required=True)
-    end_read = Quantity(required=True)
-    end_read_at = ZonedDateTime(required=True)
-    consumption = Quantity(required=True, validate=_not_negative)
-    unit = fields.String(required=True, validate=validate.Equal("HCF"))
+class DeterminantV2Schema(DeterminantSchema):
+    """v1's determinant with every quality and the reads it came from."""
     quality = fields.String(required=True, validate=validate.OneOf(READ_QUALITIES))
     source_reads = fields.List(fields.Nested(SourceReadSchema), required=True)
 
