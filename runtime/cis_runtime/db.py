@@ -1,4 +1,5 @@
 """Engines, databases and migrations."""
+import importlib
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -33,16 +34,11 @@ def drop_database(url: str) -> None:
     server.dispose()
 
 
-def migrations_dir(service_package_dir: Path) -> Path:
-    return service_package_dir / "migrations"
-
-
 def upgrade(service: str, url: str | None = None) -> None:
     """Apply the service's Alembic migrations to head."""
     from alembic import command
     from alembic.config import Config
 
-    import importlib
     package = importlib.import_module(f"cis_{service}")
     alembic_config = Config()
     alembic_config.set_main_option("script_location", str(Path(package.__file__).parent / "migrations"))

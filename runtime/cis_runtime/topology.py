@@ -9,7 +9,7 @@ For a consumer queue Q:
               dead-letters it back to Q through the default exchange
   Q.dlq       where a message lands, with its error, after the last attempt
 """
-from kombu import Exchange, Queue
+from kombu import Exchange, Queue, binding
 
 EVENTS_EXCHANGE = "cis.events"
 AMI_EXCHANGE = "ami.inbound"
@@ -34,7 +34,6 @@ def exchange(name: str) -> Exchange:
 
 def consumer_queues(queue_name: str, exchange_name: str, routing_keys: list[str]) -> list[Queue]:
     ex = exchange(exchange_name)
-    from kombu import binding
     main = Queue(queue_name, bindings=[binding(ex, routing_key=key) for key in routing_keys], durable=True)
     retry = Queue(f"{queue_name}.retry", durable=True, queue_arguments={
         "x-dead-letter-exchange": "", "x-dead-letter-routing-key": queue_name})

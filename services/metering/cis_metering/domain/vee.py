@@ -97,7 +97,7 @@ def _check_steps(block, meter, readings, validated, findings, limits) -> None:
     flowing_run = 0
     # Only hourly or finer data can show water never stopping (a day of daily data cannot).
     flow_flagged = block["interval_seconds"] > 3600
-    run_needed = limits.continuous_flow_hours / float(interval_hours)
+    run_needed = Decimal(limits.continuous_flow_hours) / interval_hours
     previous_index = None
     for index, reading in enumerate(readings):
         if reading is None:
