@@ -5,4 +5,4 @@ area module so the registry is complete.
 """
 from cis_contracts.registry import MESSAGES, Message, get, validate  # noqa: F401
 from cis_contracts import envelope  # noqa: F401
-from cis_contracts import accounts, metering, billing, collections, notifications, platform  # noqa: F401
+from cis_contracts import accounts, metering, billing, collections, notifications, operations, platform  # noqa: F401

@@ -1,10 +1,12 @@
 """Contracts of the accounts service: customers, parcels (APN), service connections, accounts."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from cis_contracts.fields import Quantity
 from cis_contracts.registry import EVENT, RPC_REQUEST, RPC_RESPONSE, message
 
 APN_PATTERN = r"^\d{3}-\d{3}-\d{3}$"
 CUSTOMER_CLASSES = ("residential", "multi_family", "commercial", "irrigation", "agency")
+FIRE_LINE_SIZES = ("1", "1.5", "2", "3", "4", "6", "8", "10", "12")  # inches
 
 
 class AddressSchema(Schema):
@@ -101,3 +103,85 @@ class AccountOpened(Schema):
     customer_class = fields.String(required=True)
     bill_cycle = fields.String(required=True)
     opened_on = fields.Date(required=True)
+
+
+# --- account attributes and closing (issue 3) -----------------------------------------------
+
+CLOSE_REASONS = ("move_out", "owner_request", "connection_removed", "other")
+
+
+def _not_negative(value):
+    if value < 0:
+        raise ValidationError("Must not be negative.")
+
+
+class _AccountAttributes(Schema):
+    """What rate design needs to know about an account beyond its class and meter (docs/tariffs.md)."""
+    dwelling_units = fields.Integer(required=True, validate=validate.Range(min=1))
+    residents = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=100))
+    landscape_area_sqft = Quantity(load_default=None, allow_none=True, validate=_not_negative)
+    # a water-budget variance in HCF per bill (medical needs, more occupants, larger landscape)
+    budget_variance = Quantity(load_default=None, allow_none=True)
+    budget_variance_reason = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    fire_line_size = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(FIRE_LINE_SIZES))
+
+    @validates_schema
+    def _variance_has_reason(self, data, **kwargs):
+        if data.get("budget_variance") and not data.get("budget_variance_reason"):
+            raise ValidationError("A budget variance needs its reason (medical needs, occupants, landscape).",
+                                  "budget_variance_reason")
+
+
+@message("accounts.change_account_attributes_request.v1", RPC_REQUEST,
+         "Change what rates are computed from: dwelling units, residents, landscape area, a water-budget "
+         "variance (with its reason), fire line size. Fields left out keep their value; null clears one. "
+         "effective_on (default: the business date) may not be in the future.",
+         rpc="accounts.change_account_attributes")
+class ChangeAccountAttributesRequest(Schema):
+    account_id = fields.String(required=True, validate=validate.Length(min=1))
+    effective_on = fields.Date(load_default=None, allow_none=True)
+    changed_by = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    dwelling_units = fields.Integer(validate=validate.Range(min=1))
+    residents = fields.Integer(allow_none=True, validate=validate.Range(min=0, max=100))
+    landscape_area_sqft = Quantity(allow_none=True, validate=_not_negative)
+    budget_variance = Quantity(allow_none=True)
+    budget_variance_reason = fields.String(allow_none=True, validate=validate.Length(max=200))
+    fire_line_size = fields.String(allow_none=True, validate=validate.OneOf(FIRE_LINE_SIZES))
+
+
+@message("accounts.account_attributes.v1", RPC_RESPONSE, "An account's rate attributes as they now stand.",
+         rpc="accounts.change_account_attributes")
+class AccountAttributesSchema(_AccountAttributes):
+    account_id = fields.String(required=True)
+    effective_on = fields.Date(required=True, allow_none=True)  # null: never changed since opening
+    revision = fields.Integer(required=True, validate=validate.Range(min=0))
+
+
+@message("accounts.account_attributes_changed.v1", EVENT,
+         "An account's rate attributes changed. The payload is the whole set after the change (null: the "
+         "account has none); `revision` rises by one with each change, so a consumer keeps the highest.")
+class AccountAttributesChanged(_AccountAttributes):
+    account_id = fields.String(required=True)
+    effective_on = fields.Date(required=True)
+    revision = fields.Integer(required=True, validate=validate.Range(min=1))
+    changed_by = fields.String(required=True)
+
+
+@message("accounts.close_account_request.v1", RPC_REQUEST,
+         "Close an account (move-out): closed_on is the last day of service (default: the business date; "
+         "not before it opened, not in the future). A final read is requested unless told otherwise.",
+         rpc="accounts.close_account")
+class CloseAccountRequest(Schema):
+    account_id = fields.String(required=True, validate=validate.Length(min=1))
+    closed_on = fields.Date(load_default=None, allow_none=True)
+    reason = fields.String(load_default="move_out", validate=validate.OneOf(CLOSE_REASONS))
+    final_read_requested = fields.Boolean(load_default=True)
+
+
+@message("accounts.account_closed.v1", EVENT,
+         "An account was closed: no bill run takes it after this; metering takes a final read if requested.")
+class AccountClosed(Schema):
+    account_id = fields.String(required=True)
+    closed_on = fields.Date(required=True)  # the last day of service
+    reason = fields.String(required=True)
+    final_read_requested = fields.Boolean(required=True)

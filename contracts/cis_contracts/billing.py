@@ -226,3 +226,134 @@ class BillPreviewSchema(_PeriodSchema):
     unit = fields.String(required=True)
     total = Money(required=True)
     lines = fields.List(fields.Nested(PreviewLineSchema), required=True)
+
+
+# --- adjustments: late penalties and staff credits/debits (issue 3) -------------------------
+
+ADJUSTMENT_KINDS = ("late_penalty", "credit", "debit")
+STAFF_ADJUSTMENT_KINDS = ("credit", "debit")
+ADJUSTMENT_REASON_CODES = ("leak_adjustment", "billing_error", "meter_error", "penalty_reversal",
+                           "fee_reversal", "courtesy", "returned_payment", "other")
+
+
+class AdjustmentLineSchema(Schema):
+    description = fields.String(required=True)
+    amount = Money(required=True)  # signed like the adjustment
+    rule = fields.String(required=True)  # late_penalty | past_due_interest | the staff reason code
+
+
+@message("billing.adjustment_posted.v1", EVENT,
+         "A ledger adjustment was posted to an account (a late penalty, a staff credit or debit); bills "
+         "are never changed. amount is signed: a charge positive, a credit negative. reference is the "
+         "request_id of a penalty, or the staff reason code.")
+class AdjustmentPosted(Schema):
+    adjustment_id = fields.String(required=True)
+    account_id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(ADJUSTMENT_KINDS))
+    amount = Money(required=True)
+    posted_on = fields.Date(required=True)
+    reference = fields.String(required=True)
+    bill_id = fields.String(load_default=None, allow_none=True)
+    reason = fields.String(required=True)
+    lines = fields.List(fields.Nested(AdjustmentLineSchema), required=True, validate=validate.Length(min=1))
+    balance_due = Money(required=True)
+
+
+@message("billing.post_adjustment_request.v1", RPC_REQUEST,
+         "Staff post a credit or a debit to an account with a reason code, a note and who did it. amount is "
+         "positive; the kind gives the sign. Give request_id to make a retried request post once.",
+         rpc="billing.post_adjustment")
+class PostAdjustmentRequest(Schema):
+    account_id = fields.String(required=True, validate=validate.Length(min=1))
+    kind = fields.String(required=True, validate=validate.OneOf(STAFF_ADJUSTMENT_KINDS))
+    amount = Money(required=True, validate=require_positive)
+    reason_code = fields.String(required=True, validate=validate.OneOf(ADJUSTMENT_REASON_CODES))
+    note = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    posted_by = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    bill_id = fields.String(load_default=None, allow_none=True)
+    request_id = fields.String(load_default=None, allow_none=True, validate=validate.Length(min=1, max=100))
+
+
+@message("billing.adjustment.v1", RPC_RESPONSE, "A posted adjustment and the account balance after it.",
+         rpc="billing.post_adjustment")
+class AdjustmentSchema(AdjustmentPosted):
+    note = fields.String(required=True, allow_none=True)
+    posted_by = fields.String(required=True)
+
+
+# --- the account statement with each line's explanation (issue 3) ---------------------------
+
+class StatementLineSchema(BillLineSchema):
+    charge = fields.String(required=True, allow_none=True)  # null on lines billed before the tariff engine
+    tier_from = Quantity(required=True, allow_none=True)
+    tier_to = Quantity(required=True, allow_none=True)
+    days = fields.Integer(required=True, allow_none=True)
+    proration = fields.String(required=True, allow_none=True)
+
+
+class StatementBillV2Schema(StatementBillSchema):
+    lines = fields.List(fields.Nested(StatementLineSchema), required=True)
+
+
+class StatementAdjustmentSchema(Schema):
+    adjustment_id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(ADJUSTMENT_KINDS))
+    amount = Money(required=True)
+    posted_on = fields.Date(required=True)
+    reference = fields.String(required=True)
+    bill_id = fields.String(required=True, allow_none=True)
+    reason = fields.String(required=True)
+    note = fields.String(required=True, allow_none=True)
+    posted_by = fields.String(required=True)
+    lines = fields.List(fields.Nested(AdjustmentLineSchema), required=True)
+
+
+@message("billing.account_statement.v2", RPC_RESPONSE,
+         "An account's balance with its bills, payments and adjustments (each oldest first); every bill line "
+         "carries why it is that amount: the tariff charge, tier bounds, days and proration.",
+         rpc="billing.account_statement_v2")
+class AccountStatementV2Schema(Schema):
+    account_id = fields.String(required=True)
+    balance = Money(required=True)
+    bills = fields.List(fields.Nested(StatementBillV2Schema), required=True)
+    payments = fields.List(fields.Nested(StatementPaymentSchema), required=True)
+    adjustments = fields.List(fields.Nested(StatementAdjustmentSchema), required=True)
+
+
+# --- Prop 218 bill-impact report (issue 3) --------------------------------------------------
+
+@message("billing.bill_impact_request.v1", RPC_REQUEST,
+         "Price every account's last billed period on a proposed tariff document (validated, never stored) "
+         "and on the tariffs that billed it, for the Prop 218 notice (Cal. Const. art. XIII D sec. 6).",
+         rpc="billing.bill_impact")
+class BillImpactRequest(Schema):
+    document = fields.Dict(required=True)
+
+
+class BillImpactGroupSchema(Schema):
+    customer_class = fields.String(required=True)
+    meter_size = fields.String(required=True)
+    accounts = fields.Integer(required=True, validate=validate.Range(min=0))
+    current_total = Money(required=True)
+    proposed_total = Money(required=True)
+    average_change = Money(required=True)
+    max_change = Money(required=True)  # the largest (signed) change of one bill
+    # the change of the group's total in percent of its current total, to 0.01 (null when that is 0)
+    total_percent_change = Quantity(required=True, allow_none=True)
+
+
+class BillImpactExceptionSchema(Schema):
+    account_id = fields.String(required=True)
+    reason = fields.String(required=True)
+
+
+@message("billing.bill_impact.v1", RPC_RESPONSE,
+         "Bill impact of a proposed tariff by customer class and meter size: how many accounts, their current "
+         "and proposed totals, the average and largest change per bill. Accounts the proposal cannot price "
+         "are listed, never counted as zero.", rpc="billing.bill_impact")
+class BillImpactSchema(Schema):
+    proposed_tariff = fields.String(required=True)  # tariff_id@version
+    effective_from = fields.Date(required=True)
+    accounts_priced = fields.Integer(required=True, validate=validate.Range(min=0))
+    groups = fields.List(fields.Nested(BillImpactGroupSchema), required=True)
+    exceptions = fields.List(fields.Nested(BillImpactExceptionSchema), required=True)

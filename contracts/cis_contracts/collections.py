@@ -1,5 +1,5 @@
 """Contracts of the collections service: past-due notice requests, daily runs, account status."""
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from cis_contracts.fields import Money
 from cis_contracts.registry import EVENT, RPC_REQUEST, RPC_RESPONSE, message
@@ -116,6 +116,46 @@ class ReconnectOrdered(Schema):
     ordered_on = fields.Date(required=True)
 
 
+POSTED_NOTICE_KINDS = ("forty_eight_hour_notice", "final_notice_posting")
+
+
+@message("collections.notice_posting_ordered.v1", EVENT,
+         "A field work order to post a notice at the premises (door hanger): the 48-hour notice (Gov. Code 60373; "
+         "H&S 116908(a)(2)) or the plan-default final notice (H&S 116910(b)). The printed notice is notice_id's "
+         "document in the mail-house drop. Operations reports the posting back with "
+         "operations.work_order_completed.v1 (kind door_hanger_posted); the 48-hour clock starts then.",
+         external_queue="operations.work_orders")
+class NoticePostingOrdered(Schema):
+    order_id = fields.String(required=True)
+    account_id = fields.String(required=True)
+    notice_kind = fields.String(required=True, validate=validate.OneOf(POSTED_NOTICE_KINDS))
+    notice_id = fields.String(required=True, allow_none=True)  # the printed notice to post
+    service_address = fields.String(required=True)
+    work = fields.String(required=True, validate=validate.OneOf(("post_notice_at_premises",)))
+    post_on = fields.Date(required=True)
+    shutoff_on = fields.Date(required=True, allow_none=True)  # the earliest discontinuation the notice names
+    rule = fields.Nested(RuleRef, required=True)
+    ordered_on = fields.Date(required=True)
+
+
+@message("collections.late_penalty_requested.v1", EVENT,
+         "Collections asks billing to assess a late penalty: 'basic' on a bill's current charges the day after "
+         "its due date passes unpaid (the reminder day), 'monthly' once a month on the past-due balance. Billing "
+         "prices it from the tariff's penalties and posts it (billing.adjustment_posted.v1); request_id makes a "
+         "repeat a no-op. waive_interest: the H&S 116914(a)(2) once-every-12-months low-income waiver.")
+class LatePenaltyRequested(Schema):
+    request_id = fields.String(required=True)  # "LP-<bill_id>-basic" | "LP-<account_id>-<YYYY-MM>"
+    account_id = fields.String(required=True)
+    bill_id = fields.String(required=True)     # the bill ("basic"), the oldest past-due bill ("monthly")
+    kind = fields.String(required=True, validate=validate.OneOf(("basic", "monthly")))
+    assessed_on = fields.Date(required=True)
+    current_charges = Money(required=True)     # the bill's total ("basic"; 0.00 for "monthly")
+    past_due = Money(required=True)            # the unpaid past-due balance ("monthly")
+    months = fields.Integer(required=True, validate=validate.Range(min=1))
+    waive_interest = fields.Boolean(required=True)
+    rule = fields.String(required=True)        # the citation or policy that set it
+
+
 class ScheduledAction(Schema):
     kind = fields.String(required=True)
     on = fields.Date(required=True)
@@ -199,6 +239,68 @@ class AgreePaymentPlanRequest(_AccountRequest):
 class RecordContactAttemptRequest(_AccountRequest):
     reached_adult = fields.Boolean(required=True)
     attempted_on = fields.Date(load_default=None, allow_none=True)
+
+
+REQUESTED_ON_NOTE = "requested_on: the day the customer asked (default the business date; never later)."
+
+
+@message("collections.record_appeal_request.v2", RPC_REQUEST,
+         "A customer's challenge, recorded by staff (no shutoff while it is pending). kind 'dispute': a complaint "
+         "about a bill under Gov. Code 60372(c), in time only within 5 days of receiving the bill (taken as 5 days "
+         "after its mailing); 'appeal': a petition for bill review and appeal under the District's written policy "
+         "(H&S 116906, 116908), which the law sets no window for. Give resolved_on to close the pending ones.",
+         rpc="collections.record_appeal")
+class RecordAppealRequestV2(_AccountRequest):
+    kind = fields.String(load_default="dispute", validate=validate.OneOf(("dispute", "appeal")))
+    filed_on = fields.Date(load_default=None, allow_none=True)      # default: the business date
+    resolved_on = fields.Date(load_default=None, allow_none=True)
+
+
+@message("collections.grant_extension_request.v2", RPC_REQUEST,
+         "An extension of time to pay granted until a date (Gov. Code 60372(b)(2)); the request must have been made "
+         "within 13 days of the mailing of the shutoff notice (Gov. Code 60372(c)). " + REQUESTED_ON_NOTE,
+         rpc="collections.grant_extension")
+class GrantExtensionRequestV2(_AccountRequest):
+    until = fields.Date(required=True)
+    requested_on = fields.Date(load_default=None, allow_none=True)
+
+
+@message("collections.agree_payment_plan_request.v2", RPC_REQUEST,
+         "The customer agreed to amortize the unpaid balance in monthly installments (at most 12, Gov. Code 60372); "
+         "asked for within 13 days of the mailing of the shutoff notice (Gov. Code 60372(c)), unless a medical "
+         "certification with financial inability is on record (H&S 116910(a) requires the plan be offered). "
+         + REQUESTED_ON_NOTE, rpc="collections.agree_payment_plan")
+class AgreePaymentPlanRequestV2(_AccountRequest):
+    months = fields.Integer(required=True, validate=validate.Range(min=1, max=12))
+    first_due_on = fields.Date(required=True)
+    requested_on = fields.Date(load_default=None, allow_none=True)
+
+
+LOW_INCOME_EVIDENCE = ("calworks", "calfresh", "general_assistance", "medi_cal", "ssi_ssp", "wic",
+                       "income_below_200_percent_fpl")
+
+
+@message("collections.set_account_flags_request.v1", RPC_REQUEST,
+         "Staff record facts collections cannot learn from accounts: a tenant-occupied single-family rental whose "
+         "owner is the customer (tenant notices, H&S 116916; Gov. Code 60371), and a low-income household "
+         "(H&S 116914(b): a member receives CalWORKs, CalFresh, general assistance, Medi-Cal, SSI/SSP or WIC, or "
+         "household income below 200% of the federal poverty line) with the evidence seen and the day it was "
+         "verified. Omitted flags are left as they are.", rpc="collections.set_account_flags")
+class SetAccountFlagsRequest(_AccountRequest):
+    tenant_occupied = fields.Boolean(load_default=None, allow_none=True)
+    low_income = fields.Boolean(load_default=None, allow_none=True)
+    low_income_evidence = fields.String(load_default=None, allow_none=True,
+                                        validate=validate.OneOf(LOW_INCOME_EVIDENCE))
+    low_income_verified_on = fields.Date(load_default=None, allow_none=True)
+    changed_by = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+    @validates_schema
+    def _evidence_for_low_income(self, data, **kwargs):
+        if data.get("low_income"):
+            missing = {name: ["Required when low_income is true (H&S 116914(b))."]
+                       for name in ("low_income_evidence", "low_income_verified_on") if not data.get(name)}
+            if missing:
+                raise ValidationError(missing)
 
 
 @message("collections.discontinuation_count.v1", RPC_RESPONSE,

@@ -268,7 +268,8 @@ class FieldWorkRequested(Schema):
 
 @message("metering.consumption_alert.v1", EVENT,
          "VEE saw a possible leak (water flowing in every interval for a day) or possible backflow (the register "
-         "ran backwards) on a meter. Read by operations now; a customer notice from notifications is later work.",
+         "ran backwards) on a meter. Read by operations (external queue) and by notifications, which emails the "
+         "customer a leak or backflow letter (account_id null: no open account, nobody to write to).",
          external_queue="operations.meter_alerts")
 class ConsumptionAlert(Schema):
     alert_id = fields.String(required=True)
@@ -504,6 +505,69 @@ class HeldAccountSchema(Schema):
          "resolve them in the worklist before billing), or missing with the reason.", rpc="metering.get_determinants")
 class ConsumptionResponseV2(Schema):
     determinants = fields.List(fields.Nested(DeterminantV2Schema), required=True)
+    held = fields.List(fields.Nested(HeldAccountSchema), required=True)
+    missing = fields.List(fields.Nested(MissingConsumptionSchema), required=True)
+
+
+ESTIMATION_METHODS = ("average_daily_use", "same_period_last_year")
+
+
+@message("metering.consumption_request.v3", RPC_REQUEST,
+         "Billing determinants as v2, and with estimate_missing_reads a register without an actual read after the "
+         "period's start read gets an estimated end read (average daily use over the meter's recent history, else "
+         "the same period last year); estimates are stored and asked again give the same figure. Registers with no "
+         "history stay missing (never a zero bill).", rpc="metering.billing_determinants")
+class ConsumptionRequestV3(ConsumptionRequest):
+    estimate_missing_reads = fields.Boolean(load_default=False)
+
+
+class SourceReadV3Schema(SourceReadSchema):
+    """A read a v3 determinant came from, naming its register. source `billing_estimate` is a stored
+    estimate (value null); `true_up` is the true value at an earlier estimate's instant."""
+    register = fields.String(required=True, validate=validate.OneOf(REGISTERS))
+
+
+class BillingEstimateSchema(Schema):
+    estimate_id = fields.Integer(required=True)
+    register = fields.String(required=True, validate=validate.OneOf(REGISTERS))
+    read_at = ZonedDateTime(required=True)
+    value = Quantity(required=True)  # the register's estimated reading, in its unit
+    unit = fields.String(required=True, validate=validate.OneOf(REGISTER_UNITS))
+    method = fields.String(required=True, validate=validate.OneOf(ESTIMATION_METHODS))
+    basis = fields.Dict(required=True)  # the reads and daily use it came from
+    consecutive_periods = fields.Integer(required=True)
+    # Set when this estimate made the register's run of estimates long enough to need a field check.
+    prolonged_estimation_exception_id = fields.Integer(required=True, allow_none=True)
+
+
+class TrueUpSchema(Schema):
+    """An earlier period's estimated end read corrected by actual reads: difference = actual - estimated,
+    in HCF with the multiplier applied (positive: under-estimated, to charge; negative: to credit)."""
+    estimate_id = fields.Integer(required=True)
+    register = fields.String(required=True, validate=validate.OneOf(REGISTERS))
+    estimated_read_at = ZonedDateTime(required=True)
+    estimated_value = Quantity(required=True)
+    actual_value = Quantity(required=True)
+    unit = fields.String(required=True, validate=validate.OneOf(REGISTER_UNITS))
+    how_known = fields.String(required=True)  # the actual read there, or interpolated between which reads
+    difference = Quantity(required=True)
+
+
+class DeterminantV3Schema(DeterminantV2Schema):
+    """v2's determinant; consumption is the period's own use (from the true value at an earlier estimate's
+    instant). Bill the true_ups' differences with it: consumption + the differences = the register's
+    advance since the last billed read."""
+    source_reads = fields.List(fields.Nested(SourceReadV3Schema), required=True)
+    estimates = fields.List(fields.Nested(BillingEstimateSchema), required=True)
+    true_ups = fields.List(fields.Nested(TrueUpSchema), required=True)
+
+
+@message("metering.consumption_response.v3", RPC_RESPONSE,
+         "v2's response with billing-read estimation: a determinant says which estimated reads it uses (quality "
+         "estimated) and which earlier estimates it trues up (the signed difference in HCF, to bill with it).",
+         rpc="metering.billing_determinants")
+class ConsumptionResponseV3(Schema):
+    determinants = fields.List(fields.Nested(DeterminantV3Schema), required=True)
     held = fields.List(fields.Nested(HeldAccountSchema), required=True)
     missing = fields.List(fields.Nested(MissingConsumptionSchema), required=True)
 

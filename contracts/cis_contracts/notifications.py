@@ -2,7 +2,7 @@
 from marshmallow import Schema, fields, validate
 
 from cis_contracts.fields import ZonedDateTime
-from cis_contracts.registry import RPC_RESPONSE, message
+from cis_contracts.registry import EVENT, RPC_RESPONSE, message
 
 DELIVERY_KINDS = ("bill_notice", "past_due_notice", "shutoff_notice", "occupant_notice", "tenant_notice",
                   "forty_eight_hour_notice", "plan_default_final_notice")
@@ -23,3 +23,24 @@ class DeliverySchema(Schema):
 class Deliveries(Schema):
     account_id = fields.String(required=True)
     deliveries = fields.List(fields.Nested(DeliverySchema), required=True)
+
+
+NOTICE_KINDS = ("shutoff_notice", "occupant_notice", "tenant_notice", "forty_eight_hour_notice",
+                "plan_default_final_notice")
+CHANNELS = ("mail", "email", "posted")
+
+
+@message("notifications.notice_dispatched.v1", EVENT,
+         "A collections notice left the District: mail = the printed letter was handed to the mail house on "
+         "dispatched_on (the mailing date every statutory period counts from); email = a copy was emailed; "
+         "posted = it was posted at the premises. One event per notice and channel (dispatch_id).")
+class NoticeDispatched(Schema):
+    dispatch_id = fields.String(required=True)  # "<notice_id>-<channel>": a repeat is recognised
+    notice_id = fields.String(required=True)    # collections' notice (collection_notice_requested.v1)
+    account_id = fields.String(required=True)
+    notice_kind = fields.String(required=True, validate=validate.OneOf(NOTICE_KINDS))
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    dispatched_on = fields.Date(required=True)
+    addressee = fields.String(required=True)
+    address = fields.String(required=True)      # the postal address, or the email address
+    document = fields.String(required=True, allow_none=True)  # the printed letter in the mail-house drop

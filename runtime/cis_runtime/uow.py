@@ -7,13 +7,17 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session, sessionmaker
 
+from cis_contracts.dumper import dumper
 from cis_contracts.envelope import make_envelope
 from cis_contracts.registry import get as get_contract
 from cis_runtime.clock import BusinessClock
+from cis_runtime.bulk import insert_rows
 from cis_runtime.tables import add_runtime_tables
 
 _RUNTIME = add_runtime_tables(sa.MetaData())
 OUTBOX, INBOX = _RUNTIME["outbox"], _RUNTIME["inbox"]
+OUTBOX_COLUMNS = {"message_id": "uuid", "message_name": "text", "exchange": "text", "routing_key": "text",
+                  "envelope": "jsonb"}
 
 
 class UnitOfWork:
@@ -52,23 +56,20 @@ class UnitOfWork:
         return rows[0]
 
     def emit_many(self, message_name: str, payloads: list[dict]) -> list[str]:
-        """Queue many events of one contract. Every payload is dumped with the schema; the first
-        is also re-loaded as the producer's check. Re-loading all of them cost a 100,000-bill run
-        more than half its time; the services' tests load every payload they emit."""
+        """Queue many events of one contract, inserted into the outbox in one statement. Every payload is
+        dumped as the contract's schema dumps it; the first is also re-loaded as the producer's
+        check. Re-loading all of them cost a 100,000-bill run more than half its time; the
+        services' tests load every payload they emit."""
         contract = get_contract(message_name)
-        schema = contract.schema()
-        dumped = schema.dump(payloads, many=True)
+        dump = dumper(message_name)
+        dumped = [dump(payload) for payload in payloads]
         if dumped:
-            schema.load(dumped[0])
-        rows = []
-        for payload in dumped:
-            envelope = make_envelope(message_name, self.producer, payload, self.correlation_id)
-            rows.append({"message_id": envelope["message_id"], "message_name": message_name,
-                         "exchange": contract.exchange, "routing_key": message_name,
-                         "envelope": envelope})
-        if rows:
-            self.session.execute(OUTBOX.insert(), rows)
-        return [row["message_id"] for row in rows]
+            contract.schema().load(dumped[0])
+        envelopes = [make_envelope(message_name, self.producer, payload, self.correlation_id) for payload in dumped]
+        insert_rows(self.session, "outbox", OUTBOX_COLUMNS,
+                    ((envelope["message_id"], message_name, contract.exchange, message_name, envelope)
+                     for envelope in envelopes))
+        return [envelope["message_id"] for envelope in envelopes]
 
     def first_delivery(self, message_id: str, consumer: str, message_name: str) -> bool:
         """Record that `consumer` handled `message_id`; False if it already had (a redelivery)."""

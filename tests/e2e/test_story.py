@@ -58,8 +58,17 @@ def test_account_to_bill_to_past_due_notice_to_payment(api, mailbox, browser, su
     kinds = {d["kind"] for d in api("GET", f"/accounts/{account_id}/notices")["deliveries"]}
     assert kinds == {"bill_notice", "past_due_notice"}
 
+    # Billing posts the basic late penalty collections asks for: 10% of 64.55 under the demo
+    # tariff's penalties (Gov. Code 61115), an adjustment; the bill itself is unchanged.
+    statement = wait_for(lambda: (s := api("GET", f"/accounts/{account_id}/statement"))["adjustments"] and s,
+                         timeout=30, message="late penalty posted")
+    [penalty] = statement["adjustments"]
+    assert (penalty["kind"], Decimal(penalty["amount"]), penalty["bill_id"]) == (
+        "late_penalty", Decimal("6.46"), bill["bill_id"])
+    assert Decimal(statement["balance"]) == Decimal("71.01")
+
     # 6. A payment clears the balance and the delinquency.
-    payment = api("POST", "/payments", {"account_id": account_id, "amount": "64.55", "method": "check",
+    payment = api("POST", "/payments", {"account_id": account_id, "amount": "71.01", "method": "check",
                                         "reference": "CHK-7781"})
     assert Decimal(payment["balance_after"]) == 0
     wait_for(lambda: api("GET", f"/accounts/{account_id}/collections")["status"] == "current",
@@ -77,4 +86,20 @@ def test_account_to_bill_to_past_due_notice_to_payment(api, mailbox, browser, su
     assert "512" in page.text_content("#reads")
     assert page.locator("#notices [data-kind='past_due_notice']").count() == 1
     assert "current" in page.text_content("#collections-status").lower()
+    # why the bill is this amount: each line names its tariff version and charge
+    usage_line = page.locator(f"tr[data-lines-of='{bill['bill_id']}'] tr.bill-line[data-line-no='2']")
+    assert usage_line.locator(".line-tariff").text_content().strip() == "residential@1 charges[1]"
+    assert usage_line.locator(".line-amount").text_content().strip() == "43.80"
+
+    # 8. A staff credit is an adjustment (the bill stays as issued); the customer moves out.
+    balance_before = Decimal(api("GET", f"/accounts/{account_id}/statement")["balance"])
+    credit = api("POST", f"/accounts/{account_id}/adjustments", {
+        "kind": "credit", "amount": "5.00", "reason_code": "courtesy", "note": "Goodwill", "posted_by": "e2e"})
+    assert Decimal(credit["balance_due"]) == balance_before - Decimal("5.00")
+    assert api("POST", f"/accounts/{account_id}/closing", {"reason": "move_out"})["status"] == "closed"
+    page.goto(f"{suite.gateway_url}/accounts/{account_id}")
+    assert page.locator(f"#adjustments tr[data-adjustment-id='{credit['adjustment_id']}']").count() == 1
+    assert page.text_content("#balance").strip() == credit["balance_due"]
+    assert "64.55" in page.text_content("#bills")
+    assert page.text_content("#account-status").strip() == "closed"
     page.close()

@@ -1,5 +1,6 @@
 """Dependency providers and extensions shared by every service."""
 import logging
+from contextlib import contextmanager
 
 import eventlet
 from nameko.extensions import DependencyProvider, Extension
@@ -48,13 +49,26 @@ class Database(DependencyProvider):
 
 
 class OutboxRelayRunner(Extension):
-    """Publishes the service's outbox continuously while the service runs."""
+    """Publishes the service's outbox continuously while the service runs, except while a batch
+    job holds it (see `held`)."""
 
     poll_seconds = 0.2
 
     def setup(self):
         self.relay = OutboxRelay(engine_for(self.container.service_name), config.amqp_uri())
         self.should_stop = False
+        self.holds = 0
+
+    @contextmanager
+    def held(self):
+        """Hold publishing for the block: a batch job (a 100,000-account bill run) gets the CPU the
+        relay and the broker would take, and the relay catches up after. Events stay safe in the
+        outbox meanwhile; only their delivery waits."""
+        self.holds += 1
+        try:
+            yield
+        finally:
+            self.holds -= 1
 
     def start(self):
         self.thread = self.container.spawn_managed_thread(self._run, identifier="outbox-relay")
@@ -71,7 +85,7 @@ class OutboxRelayRunner(Extension):
     def _run(self):
         while not self.should_stop:
             try:
-                if self.relay.publish_pending() == 0:
+                if self.holds or self.relay.publish_pending() == 0:
                     eventlet.sleep(self.poll_seconds)
             except Exception:  # the relay must outlive a broker or database outage
                 log.exception("outbox relay failed; retrying")
@@ -79,12 +93,13 @@ class OutboxRelayRunner(Extension):
 
 
 class RelayDependency(DependencyProvider):
-    """Declares the relay as a dependency so nameko starts it with the container."""
+    """Declares the relay as a dependency so nameko starts it with the container; a worker gets
+    the runner (`with self.outbox.held(): ...`)."""
 
     relay = OutboxRelayRunner()
 
     def get_dependency(self, worker_ctx):
-        return self.relay.relay
+        return self.relay
 
 
 class RpcTimeout(Exception):

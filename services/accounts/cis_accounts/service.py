@@ -44,6 +44,25 @@ class Service(BusinessClockRpc):
             return contract("accounts.account.v1").schema().dump(services.get_account(uow, account_id))
 
     @rpc
+    def change_account_attributes(self, request):
+        with self.db() as uow:
+            result = services.change_account_attributes(
+                uow, load_request("accounts.change_account_attributes_request.v1", request))
+        return contract("accounts.account_attributes.v1").schema().dump(result)
+
+    @rpc
+    def get_account_attributes(self, account_id):
+        with self.db() as uow:
+            return contract("accounts.account_attributes.v1").schema().dump(
+                services.get_account_attributes(uow, account_id))
+
+    @rpc
+    def close_account(self, request):
+        with self.db() as uow:
+            result = services.close_account(uow, load_request("accounts.close_account_request.v1", request))
+        return contract("accounts.account.v1").schema().dump(result)
+
+    @rpc
     def list_accounts(self):
         with self.db() as uow:
             return services.list_accounts(uow)

@@ -4,7 +4,8 @@ import logging
 from nameko.rpc import rpc
 from nameko.timer import timer
 
-from cis_billing.service_layer import bill_runs, services, tariffs
+from cis_billing.service_layer import (accounts_view, adjustments, bill_runs, reports, services, statements,
+                                      tariffs)
 from cis_contracts.registry import get as contract
 from cis_runtime import config
 from cis_runtime.edge.clock_rpc import BusinessClockRpc
@@ -32,6 +33,33 @@ class Service(BusinessClockRpc):
             services.record_account_opened(uow, payload)
             uow.commit()
 
+    @reliable_handler("accounts.account_attributes_changed.v1")
+    def on_account_attributes_changed(self, envelope, payload):
+        with self.db() as uow:
+            if not uow.first_delivery(envelope["message_id"], "billing.on_account_attributes_changed",
+                                      "accounts.account_attributes_changed.v1"):
+                return
+            accounts_view.record_attributes_changed(uow, payload)
+            uow.commit()
+
+    @reliable_handler("accounts.account_closed.v1")
+    def on_account_closed(self, envelope, payload):
+        with self.db() as uow:
+            if not uow.first_delivery(envelope["message_id"], "billing.on_account_closed",
+                                      "accounts.account_closed.v1"):
+                return
+            accounts_view.record_account_closed(uow, payload)
+            uow.commit()
+
+    @reliable_handler("collections.late_penalty_requested.v1")
+    def on_late_penalty_requested(self, envelope, payload):
+        with self.db() as uow:
+            if not uow.first_delivery(envelope["message_id"], "billing.on_late_penalty_requested",
+                                      "collections.late_penalty_requested.v1"):
+                return
+            adjustments.assess_late_penalty(uow, payload)
+            uow.commit()
+
     @rpc
     def start_bill_run(self, request):
         with self.db() as uow:
@@ -55,6 +83,18 @@ class Service(BusinessClockRpc):
             return contract("billing.account_statement.v1").schema().dump(services.account_statement(uow, account_id))
 
     @rpc
+    def account_statement_v2(self, account_id):
+        with self.db() as uow:
+            return contract("billing.account_statement.v2").schema().dump(
+                statements.account_statement_v2(uow, account_id))
+
+    @rpc
+    def post_adjustment(self, request):
+        with self.db() as uow:
+            result = adjustments.post_adjustment(uow, load_request("billing.post_adjustment_request.v1", request))
+        return contract("billing.adjustment.v1").schema().dump(result)
+
+    @rpc
     def load_tariff(self, request):
         with self.db() as uow:
             result = tariffs.load_tariff(uow, load_request("billing.load_tariff_request.v1", request)["document"])
@@ -71,10 +111,19 @@ class Service(BusinessClockRpc):
             result = tariffs.preview_bill(uow, load_request("billing.preview_bill_request.v1", request))
         return contract("billing.bill_preview.v1").schema().dump(result)
 
+    @rpc
+    def bill_impact(self, request):
+        document = load_request("billing.bill_impact_request.v1", request)["document"]
+        with self.db() as uow:
+            result = reports.bill_impact(uow, document, self.metering.get_consumption)
+        return contract("billing.bill_impact.v1").schema().dump(result)
+
     @timer(interval=BILL_RUN_POLL_SECONDS)
     def execute_bill_runs(self):
-        """Carries requested and interrupted bill runs forward (a restart resumes them here)."""
+        """Carries requested and interrupted bill runs forward (a restart resumes them here). The
+        outbox relay waits while a run works, then publishes its bill_issued events."""
         try:
-            bill_runs.execute_due_bill_runs(self.db, self.metering.get_consumption)
+            with self.outbox.held():
+                bill_runs.execute_due_bill_runs(self.db, self.metering.get_consumption)
         except Exception:  # metering down or slow: the run stays open and the next tick retries
             log.exception("bill run execution interrupted; will retry")

@@ -53,6 +53,14 @@ def bill_dates(days_past_due):
     return due_on - timedelta(days=21), due_on
 
 
+def last_monthly_penalty(days_past_due, due_on):
+    """A steady state: the monthly penalty of this month was requested on the 1st, or on the day the bill
+    became 30 days past due; accounts reaching 30 days today get theirs in the run."""
+    if days_past_due is None or days_past_due <= 30:
+        return None
+    return max(TODAY.replace(day=1), due_on + timedelta(days=30))
+
+
 def engine_states(plan) -> list[AccountState]:
     states = []
     for account_id, days_past_due, noticed, reached in plan:
@@ -60,10 +68,12 @@ def engine_states(plan) -> list[AccountState]:
         state = AccountState(account_id, "Customer", "PO Box 1", "1 Main St",
                              bills=[Bill(f"B{account_id[1:]}", Decimal("64.55"), issued_on, due_on,
                                          reminded=days_past_due is not None and days_past_due > 1)])
+        state.last_monthly_penalty_on = last_monthly_penalty(days_past_due, due_on)
         if noticed:
-            state.shutoff_notice = ShutoffNoticeRecord(f"N{account_id[1:]}", due_on + timedelta(days=30),
+            mailed_on = due_on + timedelta(days=30)
+            state.shutoff_notice = ShutoffNoticeRecord(f"N{account_id[1:]}", mailed_on, mailed_on,
                                                        due_on + timedelta(days=61), Decimal("64.55"),
-                                                       (state.bills[0].bill_id,), due_on + timedelta(days=30))
+                                                       (state.bills[0].bill_id,), True, mailed_on)
             state.contact_attempts.append(ContactAttempt(due_on + timedelta(days=55), reached))
         states.append(state)
     return states
@@ -95,9 +105,11 @@ def seed(url: str, accounts: int, delinquent_share: float) -> None:
         number = account_id[1:]
         delinquent = days_past_due is not None and days_past_due > 1
         notice_id = f"NB{number}" if noticed else None  # apart from the sequence ids
+        mailed_on = due_on + timedelta(days=30) if noticed else None
         account_rows.append((account_id, "delinquent" if delinquent else "current", "0.00",
                              due_on + timedelta(days=1) if delinquent else None, "Customer", "PO Box 1", "1 Main St",
-                             f"001-{number}", "Customer", notice_id, due_on + timedelta(days=30) if noticed else None))
+                             f"001-{number}", "Customer", notice_id, mailed_on, mailed_on, "t" if noticed else "f",
+                             last_monthly_penalty(days_past_due, due_on)))
         bill_rows.append((f"B{number}", account_id, "64.55", "0.00", issued_on, due_on,
                           f"R{number}" if delinquent else None))
         if noticed:
@@ -108,7 +120,8 @@ def seed(url: str, accounts: int, delinquent_share: float) -> None:
     try:
         cursor = raw.cursor()
         copy_rows(cursor, "collection_accounts", "account_id, status, credit, delinquent_since, customer_name, "
-                  "mailing_address, service_address, apn, owner_of_record, shutoff_notice_id, occupant_copy_on",
+                  "mailing_address, service_address, apn, owner_of_record, shutoff_notice_id, occupant_copy_on, "
+                  "shutoff_notice_mailed_on, occupant_copy_requested, last_monthly_penalty_on",
                   account_rows)
         copy_rows(cursor, "receivables", "bill_id, account_id, amount, paid, issued_on, due_on, past_due_notice_id",
                   bill_rows)

@@ -6,6 +6,7 @@ from nameko.rpc import rpc
 from nameko.timer import timer
 
 from cis_collections.service_layer import parcels, services
+from cis_contracts.operations import OPERATIONS_EXCHANGE
 from cis_contracts.registry import get as contract
 from cis_runtime import config
 from cis_runtime.edge.clock_rpc import BusinessClockRpc
@@ -19,6 +20,9 @@ STATUS = "collections.collections_status.v1"
 ACCOUNT_OPENED = "accounts.account_opened.v1"
 BILL_ISSUED = "billing.bill_issued.v1"
 PAYMENT_POSTED = "billing.payment_posted.v1"
+ADJUSTMENT_POSTED = "billing.adjustment_posted.v1"
+NOTICE_DISPATCHED = "notifications.notice_dispatched.v1"
+WORK_ORDER_COMPLETED = "operations.work_order_completed.v1"
 
 
 class Service(BusinessClockRpc):
@@ -48,6 +52,31 @@ class Service(BusinessClockRpc):
             if not uow.first_delivery(envelope["message_id"], "collections.on_payment_posted", PAYMENT_POSTED):
                 return
             services.record_payment(uow, payload)
+            uow.commit()
+
+    @reliable_handler(ADJUSTMENT_POSTED)
+    def on_adjustment_posted(self, envelope, payload):
+        with self.db() as uow:
+            if not uow.first_delivery(envelope["message_id"], "collections.on_adjustment_posted", ADJUSTMENT_POSTED):
+                return
+            services.record_adjustment(uow, payload)
+            uow.commit()
+
+    @reliable_handler(NOTICE_DISPATCHED)
+    def on_notice_dispatched(self, envelope, payload):
+        with self.db() as uow:
+            if not uow.first_delivery(envelope["message_id"], "collections.on_notice_dispatched", NOTICE_DISPATCHED):
+                return
+            services.record_notice_dispatched(uow, payload)
+            uow.commit()
+
+    @reliable_handler(WORK_ORDER_COMPLETED, exchange=OPERATIONS_EXCHANGE)
+    def on_work_order_completed(self, envelope, payload):
+        with self.db() as uow:
+            if not uow.first_delivery(envelope["message_id"], "collections.on_work_order_completed",
+                                      WORK_ORDER_COMPLETED):
+                return
+            services.record_work_order_completed(uow, payload)
             uow.commit()
 
     # The poll only checks whether today's run exists; the run itself happens once per business date.
@@ -90,11 +119,11 @@ class Service(BusinessClockRpc):
 
     @rpc
     def record_appeal(self, request):
-        return self._staff_change("collections.record_appeal_request.v1", request, services.record_appeal)
+        return self._staff_change("collections.record_appeal_request.v2", request, services.record_appeal)
 
     @rpc
     def grant_extension(self, request):
-        return self._staff_change("collections.grant_extension_request.v1", request, services.grant_extension)
+        return self._staff_change("collections.grant_extension_request.v2", request, services.grant_extension)
 
     @rpc
     def record_medical_certification(self, request):
@@ -103,12 +132,16 @@ class Service(BusinessClockRpc):
 
     @rpc
     def agree_payment_plan(self, request):
-        return self._staff_change("collections.agree_payment_plan_request.v1", request, services.agree_payment_plan)
+        return self._staff_change("collections.agree_payment_plan_request.v2", request, services.agree_payment_plan)
 
     @rpc
     def record_contact_attempt(self, request):
         return self._staff_change("collections.record_contact_attempt_request.v1", request,
                                   services.record_contact_attempt)
+
+    @rpc
+    def set_account_flags(self, request):
+        return self._staff_change("collections.set_account_flags_request.v1", request, services.set_account_flags)
 
     @rpc
     def discontinuation_count(self, year):

@@ -2,7 +2,9 @@
 
 Each day the story applies the customer's and staff's events scheduled for that day, asks the
 engine for its decision and carries out every action due (recording it as the service would).
-A contact attempt is a staff task: the story records its outcome as `reach_adult` says.
+A contact attempt is a staff task: the story records its outcome as `reach_adult` says. A notice
+counts once given: the mail house mails a letter `mail_days` after it is requested, field staff
+post a door hanger `posting_days` after it is ordered (0: the same day).
 """
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -42,9 +44,13 @@ class Story:
     today: date
     policy: CollectionsPolicy = field(default_factory=CollectionsPolicy)
     reach_adult: bool = True
+    mail_days: int = 0
+    posting_days: int = 0
     events: dict[date, list[Callable[[AccountState], None]]] = field(default_factory=dict)
     done: list[tuple[date, str, str]] = field(default_factory=list)  # (day, action kind, rule code)
     shutoff_states: list[tuple[date, AccountState]] = field(default_factory=list)
+    given: list[tuple[date, str]] = field(default_factory=list)  # (day mailed or posted, notice kind)
+    actions_done: list[tuple[date, engine.Action]] = field(default_factory=list)
     calendar = district_calendar()
 
     def on(self, day: str | date, event: Callable[[AccountState], None]) -> "Story":
@@ -71,8 +77,25 @@ class Story:
             else:
                 if action.kind == engine.SHUTOFF:
                     self.shutoff_states.append((day, _snapshot(self.state)))
-                record_done(self.state, action, day, reference=f"N-{day}-{action.kind}")
+                reference = f"N-{day}-{action.kind}"
+                record_done(self.state, action, day, reference=reference)
+                self._give(action.kind, reference, day)
             self.done.append((day, action.kind, action.rule.code))
+            self.actions_done.append((day, action))
+
+    def _give(self, kind: str, reference: str, requested_on: date) -> None:
+        if kind not in engine.MAILED_NOTICES + engine.POSTED_NOTICES:
+            return
+        delay = self.mail_days if kind in engine.MAILED_NOTICES else self.posting_days
+        given_on = requested_on + timedelta(days=delay)
+
+        def give(state: AccountState) -> None:
+            if engine.record_given(state, kind, reference, requested_on, given_on):
+                self.given.append((given_on, kind))
+        if delay == 0:
+            give(self.state)
+        else:
+            self.on(given_on, give)
 
     def days_of(self, kind: str) -> list[date]:
         return [day for day, done_kind, _ in self.done if done_kind == kind]

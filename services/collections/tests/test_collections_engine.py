@@ -34,15 +34,37 @@ def test_past_due_reminder_the_day_after_the_due_date_per_district_policy():
     assert s.decide().status == "delinquent"
 
 
-def test_hsc_116914_a2_low_income_late_charge_waived_once_every_12_months():
-    policy = CollectionsPolicy(late_charge_percent=Decimal("10"))
-    s = story(state=account(low_income=True), policy=policy).run_until("2026-04-30")
-    assert s.days_of(engine.INTEREST_WAIVED) == [d("2026-04-24")]
-    s.state.bills.append(bill("B2", "50.00", "2026-05-02", "2026-05-23"))
-    s.run_until("2026-05-30")
-    assert s.days_of(engine.LATE_CHARGE) == [d("2026-05-24")]  # second one within 12 months is charged
+def test_late_penalties_basic_with_the_reminder_then_monthly_on_the_balance_past_due_30_days():
+    s = story(state=account(bill(), bill("B2", "50.00", "2026-05-02", "2026-05-23"))).run_until("2026-07-02")
+    penalties = [(day, a.detail["kind"], a.detail["bill_id"]) for day, a in _penalties(s)]
+    assert penalties == [
+        (d("2026-04-24"), "basic", "B1"), (d("2026-05-23"), "monthly", "B1"),  # B1 30 days past due
+        (d("2026-05-24"), "basic", "B2"), (d("2026-06-01"), "monthly", "B1"), (d("2026-07-01"), "monthly", "B1")]
+    monthly = [a for day, a in _penalties(s) if day == d("2026-07-01")][0]
+    assert monthly.detail["past_due"] == Decimal("114.55") and monthly.rule == rules.LATE_PENALTY
+
+
+def test_late_penalties_are_never_charged_on_a_posted_penalty():
+    penalty = bill("J1", "6.46", "2026-04-24", "2026-04-24", adjustment=True)
+    s = story(state=account(bill(), penalty)).run_until("2026-05-31")
+    assert [a.detail["past_due"] for day, a in _penalties(s) if a.detail["kind"] == "monthly"] == [Decimal("64.55")]
+    assert s.days_of(engine.PAST_DUE_REMINDER) == [d("2026-04-24")]
+    assert s.decide().past_due_amount == Decimal("71.01")  # but it is owed
+
+
+def test_hsc_116914_a2_low_income_interest_waived_once_every_12_months():
+    s = story(state=account(low_income=True)).run_until("2026-07-31")
+    monthly = [a for day, a in _penalties(s) if a.detail["kind"] == "monthly"]
+    assert [a.detail["waive_interest"] for a in monthly] == [True, False, False]  # 23 May, 1 June, 1 July
+    assert monthly[0].rule == rules.LOW_INCOME_INTEREST_WAIVER
+    assert [a.detail["waive_interest"] for day, a in _penalties(s) if a.detail["kind"] == "basic"] == [False]
     assert interest_waiver_available(d("2026-04-24"), d("2027-04-24"))
     assert not interest_waiver_available(d("2026-04-24"), d("2027-04-23"))
+
+
+def _penalties(s):
+    """The penalty requests a story made, from the engine's log of what was done."""
+    return [(day, action) for day, action in s.actions_done if action.kind == engine.LATE_PENALTY]
 
 
 # --- 60 days, written notice, timing --------------------------------------------------------------------
@@ -301,7 +323,87 @@ def test_policy_below_a_statutory_minimum_is_rejected_naming_the_setting(setting
 
 
 def test_policy_from_settings_converts_strings_and_rejects_unknown_names():
-    assert CollectionsPolicy.from_settings({"late_charge_percent": "1.5"}).late_charge_percent == Decimal("1.5")
+    assert CollectionsPolicy.from_settings({"monthly_penalty_after_days": "45"}).monthly_penalty_after_days == 45
     with pytest.raises(InvalidInput) as error:
         CollectionsPolicy.from_settings({"shutoff_after_days": "30"})
     assert "shutoff_after_days" in error.value.field_errors
+
+
+# --- a notice counts when given (mailed by the mail house, posted by field staff) ----------------------------
+
+def test_gov_60373_hsc_116908_periods_count_from_the_day_the_notice_is_mailed_not_requested():
+    policy = CollectionsPolicy(shutoff_notice_days_after_due=55)
+    on_time = story(policy=policy).run_until("2026-07-31")
+    late = story(policy=policy, mail_days=3).run_until("2026-07-31")
+    assert on_time.days_of(engine.SHUTOFF_NOTICE) == late.days_of(engine.SHUTOFF_NOTICE) == [d("2026-06-17")]
+    assert late.given[0] == (d("2026-06-20"), engine.SHUTOFF_NOTICE)
+    assert on_time.days_of(engine.SHUTOFF) == [d("2026-07-02")]  # 17 June + 15 days
+    # mailed 20 June: 20 June + 15 days = 5 July, a Sunday; 6 July is the next business day
+    assert late.days_of(engine.SHUTOFF) == [d("2026-07-06")]
+
+
+def test_gov_60373_no_shutoff_while_the_written_notice_has_not_been_mailed():
+    s = story(mail_days=1000).run_until("2026-08-31")
+    assert s.days_of(engine.SHUTOFF_NOTICE) == [d("2026-05-26")]  # requested once, never again
+    assert s.days_of(engine.SHUTOFF) == []
+    assert s.decide().shutoff_on > d("2026-08-31")  # planned from the earliest it could still be mailed
+
+
+def test_hsc_116908_a1c_the_occupant_copy_must_be_mailed_too():
+    s = story(state=account(mailing_address="PO Box 9"))
+    s.run_until("2026-05-26")
+    s.state.shutoff_notice.occupant_copy_on = None  # the copy never reached the mail house
+    s.run_until("2026-07-31")
+    assert s.days_of(engine.SHUTOFF) == []
+
+
+def test_gov_60373_the_48_hours_run_from_the_door_hanger_posting_not_the_order():
+    s = story(reach_adult=False, posting_days=4).run_until("2026-07-31")
+    ordered, = s.days_of(engine.FORTY_EIGHT_HOUR_NOTICE)
+    posted = next(day for day, kind in s.given if kind == engine.FORTY_EIGHT_HOUR_NOTICE)
+    assert (ordered, posted) == (d("2026-06-18"), d("2026-06-22"))
+    assert s.days_of(engine.SHUTOFF) == [d("2026-06-24")]  # 22 June + 48 hours
+
+
+def test_gov_60373_a_door_hanger_field_staff_could_not_post_is_ordered_again():
+    s = story(reach_adult=False, posting_days=1000)
+    s.run_until("2026-06-19")
+    assert engine.record_not_posted(s.state, engine.FORTY_EIGHT_HOUR_NOTICE, d("2026-06-18"))
+    s.posting_days = 0
+    s.run_until("2026-07-31")
+    assert s.days_of(engine.FORTY_EIGHT_HOUR_NOTICE) == [d("2026-06-18"), d("2026-06-22")]
+    assert s.days_of(engine.SHUTOFF) == [d("2026-06-24")]
+
+
+def test_hsc_116910b_final_notice_counts_from_its_posting_and_its_mailing():
+    def certify(state):
+        state.medical_certification = MedicalCertification(d("2026-06-15"))
+        state.financially_unable = True
+        state.payment_plan = _plan("2026-06-15")
+    s = story(mail_days=2, posting_days=3).on("2026-06-15", certify).run_until("2026-10-31")
+    assert s.days_of(engine.PLAN_DEFAULT_FINAL_NOTICE) == s.days_of(engine.FINAL_NOTICE_POSTING) == [d("2026-09-14")]
+    mailed = next(day for day, kind in s.given if kind == engine.PLAN_DEFAULT_FINAL_NOTICE)
+    posted = next(day for day, kind in s.given if kind == engine.FINAL_NOTICE_POSTING)
+    shutoff, = s.days_of(engine.SHUTOFF)
+    assert (mailed, posted) == (d("2026-09-16"), d("2026-09-17"))
+    assert CALENDAR.business_days_between(posted, shutoff) >= 5
+    assert shutoff == d("2026-10-01")  # mailed 16 Sept + 15 days (Gov. Code 60373)
+
+
+# --- Gov. Code 60372(c) request windows ----------------------------------------------------------------------
+
+def test_gov_60372c_a_dispute_within_5_days_of_receiving_the_bill_is_in_time():
+    from cis_collections.domain.windows import dispute_problem
+    mailed = [d("2026-03-03"), d("2026-04-02")]
+    assert dispute_problem(mailed, d("2026-04-12")) is None  # received 7 April (5 days), + 5 days
+    late = dispute_problem(mailed, d("2026-04-13"))
+    assert "Gov. Code 60372(c)" in late and "2026-04-12" in late
+    assert "No bill was mailed" in dispute_problem(mailed, d("2026-03-01"))
+
+
+def test_gov_60372c_an_extension_request_within_13_days_of_the_notice_mailing_is_in_time():
+    from cis_collections.domain.windows import extension_problem
+    assert extension_problem(None, d("2026-08-01"), "an extension") is None  # no notice yet: no window
+    assert extension_problem(d("2026-05-27"), d("2026-06-09"), "an extension") is None
+    late = extension_problem(d("2026-05-27"), d("2026-06-10"), "an extension")
+    assert "Gov. Code 60372(c)" in late and "2026-06-09" in late

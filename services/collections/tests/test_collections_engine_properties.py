@@ -38,26 +38,29 @@ def forbidden_reasons(state: AccountState, day: date, calendar, policy) -> list[
         if not defaulted:
             reasons.append("H&S 116910 / Gov. Code 60372: plan in good standing")
     if defaulted:
-        posted = state.final_notice_posted_on
-        if posted is None or calendar.business_days_between(posted, day) < 5 or (day - posted).days < 15:
-            reasons.append("H&S 116910(b): final notice not posted 5 business days (and mailed 15 days) before")
+        posted, mailed = state.final_notice_posted_on, state.final_notice_mailed_on
+        if posted is None or calendar.business_days_between(posted, day) < 5:
+            reasons.append("H&S 116910(b): final notice not posted 5 business days before")
+        if mailed is None or (day - mailed).days < 15:
+            reasons.append("Gov. Code 60373: final notice not mailed 15 days before")
         if state.landlord_of_record and (state.tenant_notice_on is None or (day - state.tenant_notice_on).days < 10):
             reasons.append("H&S 116916: tenants not told 10 days before")
         return reasons
     notice = state.shutoff_notice
-    if notice is None:
-        return reasons + ["H&S 116908: no written notice"]
-    if calendar.business_days_between(notice.mailed_on, day) < 7:
-        reasons.append("H&S 116908: fewer than 7 business days after the notice")
-    if (day - notice.mailed_on).days < 15:
-        reasons.append("Gov. Code 60373: fewer than 10 days counted from 5 days after mailing")
+    if notice is None or notice.mailed_on is None:
+        return reasons + ["H&S 116908: no written notice mailed"]
+    mailings = [notice.mailed_on] + ([notice.occupant_copy_on] if state.mailing_differs else [])
+    if state.mailing_differs and notice.occupant_copy_on is None:
+        reasons.append("H&S 116908: no copy mailed to Occupant")
+    elif any(calendar.business_days_between(m, day) < 7 for m in mailings):
+        reasons.append("H&S 116908: fewer than 7 business days after a mailing")
+    elif any((day - m).days < 15 for m in mailings):
+        reasons.append("Gov. Code 60373: fewer than 10 days counted from 5 days after a mailing")
     noticed_bills = [b for b in state.bills if b.bill_id in notice.bill_ids]
     if any(notice.mailed_on < b.issued_on + timedelta(days=19) for b in noticed_bills):
         reasons.append("Gov. Code 60373: notice mailed earlier than 19 days after the bill")
     if not any(b.unpaid > 0 for b in noticed_bills):
         reasons.append("the bills in the notice are paid")
-    if state.mailing_differs and notice.occupant_copy_on is None:
-        reasons.append("H&S 116908: no copy to Occupant")
     if state.landlord_of_record and (state.tenant_notice_on is None or (day - state.tenant_notice_on).days < 10):
         reasons.append("H&S 116916: tenants not told 10 days before")
     warned = [a.on for a in state.contact_attempts if a.reached_adult and a.on >= notice.mailed_on]
@@ -88,7 +91,9 @@ def stories(draw):
                          financially_unable=draw(st.booleans()), bills=bills)
     policy = CollectionsPolicy(shutoff_notice_days_after_due=draw(st.integers(min_value=0, max_value=60)),
                                contact_business_days_before_shutoff=draw(st.integers(min_value=2, max_value=5)))
-    story = Story(state, START, policy=policy, reach_adult=draw(st.booleans()))
+    story = Story(state, START, policy=policy, reach_adult=draw(st.booleans()),
+                  mail_days=draw(st.integers(min_value=0, max_value=6)),
+                  posting_days=draw(st.integers(min_value=0, max_value=4)))
     for _ in range(draw(st.integers(min_value=0, max_value=4))):
         day = START + timedelta(days=draw(day_offsets))
         kind = draw(st.sampled_from(["pay_all", "pay_part", "appeal", "extension", "plan", "medical"]))
@@ -132,7 +137,7 @@ def test_the_checker_catches_a_shutoff_on_a_holiday_before_60_days_without_notic
     story = Story(state, START)
     reasons = forbidden_reasons(state, date(2026, 5, 25), story.calendar, story.policy)
     assert reasons[:3] == ["Gov. Code 60374: not a business day", "H&S 116908: not yet 60 days delinquent",
-                           "H&S 116908: no written notice"]
+                           "H&S 116908: no written notice mailed"]
 
 
 def test_the_random_population_reaches_shutoffs_at_all():

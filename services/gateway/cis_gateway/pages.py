@@ -4,6 +4,7 @@ A page is built from sections, one per backing service; a section whose service 
 renders as "unavailable" so one service being down never hides the others.
 """
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
@@ -71,4 +72,13 @@ def address_lines(address: dict | None) -> str:
     return f"{street}, {place}" if street else place
 
 
+def quantity_shown(value) -> str:
+    """A quantity or tier bound to at most 6 places (a bound prorated by days is stored exact)."""
+    if value is None or value == "":
+        return ""
+    shown = Decimal(str(value)).quantize(Decimal("0.000001")).normalize()
+    return format(shown, "f")
+
+
 _templates.filters["address"] = address_lines
+_templates.filters["quantity"] = quantity_shown

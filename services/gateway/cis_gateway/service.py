@@ -63,6 +63,20 @@ class Service:
     def get_account(self, request, account_id):
         return json_response(self.accounts.get_account(account_id))
 
+    @api("GET", "/api/accounts/<account_id>/attributes")
+    def get_account_attributes(self, request, account_id):
+        return json_response(self.accounts.get_account_attributes(account_id))
+
+    @api("PATCH", "/api/accounts/<account_id>/attributes")
+    def change_account_attributes(self, request, account_id):
+        """Residents, landscape area, budget variance (with its reason), fire line size, dwelling units."""
+        return json_response(self.accounts.change_account_attributes(body_with(request, account_id=account_id)))
+
+    @api("POST", "/api/accounts/<account_id>/closing")
+    def close_account(self, request, account_id):
+        """Move-out: {"closed_on", "reason", "final_read_requested"}."""
+        return json_response(self.accounts.close_account(body_with(request, account_id=account_id)))
+
     # --- metering -------------------------------------------------------------------------
 
     @api("POST", "/api/meters")
@@ -130,7 +144,13 @@ class Service:
 
     @api("GET", "/api/accounts/<account_id>/statement")
     def account_statement(self, request, account_id):
-        return json_response(self.billing.account_statement(account_id))
+        """billing.account_statement.v2: bills with each line's explanation, payments, adjustments."""
+        return json_response(self.billing.account_statement_v2(account_id))
+
+    @api("POST", "/api/accounts/<account_id>/adjustments")
+    def post_adjustment(self, request, account_id):
+        """A staff credit or debit: {"kind", "amount", "reason_code", "note", "posted_by"}."""
+        return json_response(self.billing.post_adjustment(body_with(request, account_id=account_id)), CREATED)
 
     @api("POST", "/api/tariffs")
     def load_tariff(self, request):
@@ -140,6 +160,11 @@ class Service:
     @api("GET", "/api/tariffs")
     def tariff_history(self, request):
         return json_response(self.billing.tariff_history())
+
+    @api("POST", "/api/tariffs/bill-impact")
+    def bill_impact(self, request):
+        """Prop 218: {"document": proposed tariff} -> the change per customer class and meter size (not stored)."""
+        return json_response(self.billing.bill_impact(read_json(request)))
 
     @api("POST", "/api/bill-previews")
     def preview_bill(self, request):
@@ -187,6 +212,11 @@ class Service:
     def record_contact_attempt(self, request, account_id):
         return json_response(self.collections.record_contact_attempt(body_with(request, account_id=account_id)),
                              CREATED)
+
+    @api("PUT", "/api/accounts/<account_id>/collections/flags")
+    def set_collections_flags(self, request, account_id):
+        """Staff flags: tenant-occupied rental (H&S 116916), low-income status with its evidence (H&S 116914(b))."""
+        return json_response(self.collections.set_account_flags(body_with(request, account_id=account_id)))
 
     @api("GET", "/api/collections/discontinuations/<int:year>")
     def discontinuation_count(self, request, year):
@@ -242,7 +272,7 @@ class Service:
         outcomes = call_all({
             "account": (self.accounts.get_account, account_id),
             "reads": (self.metering.account_meter_reads, account_id),
-            "statement": (self.billing.account_statement, account_id),
+            "statement": (self.billing.account_statement_v2, account_id),
             "collections": (self.collections.account_status, account_id),
             "notices": (self.notifications.list_deliveries, account_id),
             "business_date": (self.billing.get_business_date,),

@@ -24,3 +24,19 @@ def test_an_inconsistent_tariff_is_refused_naming_the_place(gateway):
     refused = post(base, "/api/tariffs", {"document": {"tariff_id": "residential", "version": 9}})
     assert refused.status_code == 400
     assert any(field.startswith("document") for field in refused.json()["fields"])
+
+
+def test_a_bill_impact_report_is_asked_with_a_proposed_document_that_is_validated(gateway):
+    base = gateway("billing")
+    proposal = {"tariff_id": "residential", "version": 2, "effective_from": "2027-07-01",
+                "adopted_by": "Proposed", "name": "Proposed", "customer_classes": ["residential"],
+                "meter_sizes": ["5/8"], "billing_unit": "HCF",
+                "charges": [{"rule": "fixed_by_meter_size", "per": "month", "rates": {"5/8": "22.40"}}]}
+
+    report = post(base, "/api/tariffs/bill-impact", {"document": proposal})
+    assert report.status_code == 200, report.text
+    assert (report.json()["proposed_tariff"], report.json()["groups"]) == ("residential@2", [])
+
+    refused = post(base, "/api/tariffs/bill-impact", {"document": {**proposal, "version": 1}})
+    assert refused.status_code == 400
+    assert "document.version" in refused.json()["fields"]

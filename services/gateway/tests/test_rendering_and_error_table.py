@@ -13,7 +13,7 @@ from cis_runtime.errors import Conflict, InvalidInput, NotFound
 
 # Page section -> the contract of the RPC response it shows.
 PAGE_SECTIONS = {"account": "accounts.account.v1", "reads": "metering.account_reads.v1",
-                 "statement": "billing.account_statement.v1", "collections": "collections.account_status.v1",
+                 "statement": "billing.account_statement.v2", "collections": "collections.account_status.v1",
                  "notices": "notifications.deliveries.v1"}
 ADDRESS = {"line1": "12 Orchard Ln", "line2": None, "city": "Ojai", "state": "CA", "zip": "93023"}
 ACCOUNT = {
@@ -34,12 +34,25 @@ STATEMENT = {
     "account_id": "A-1", "balance": "41.20",
     "bills": [{"bill_id": "B-1", "period_start": "2026-01-01", "period_end": "2026-01-31",
                "issued_on": "2026-02-01", "due_on": "2026-02-22", "total": "61.20",
-               "lines": [{"line_no": 1, "description": "Service charge 5/8\"", "quantity": "1", "unit": "month",
-                          "rate": "25.00", "amount": "25.00", "rule": "fixed_by_meter_size", "tariff": "W-1"},
-                         {"line_no": 2, "description": "Tier 1", "quantity": "8", "unit": "HCF",
-                          "rate": "4.525", "amount": "36.20", "rule": "tier", "tariff": "W-1"}]}],
+               "lines": [{"line_no": 1, "description": "Service charge 5/8\"", "quantity": "0.516129", "unit": "month",
+                          "rate": "25.00", "amount": "12.90", "rule": "fixed_by_meter_size", "tariff": "W@1",
+                          "charge": "charges[0]", "tier_from": None, "tier_to": None, "days": 16,
+                          "proration": "16/31 days"},
+                         {"line_no": 2, "description": "Tier 1", "quantity": "3.870967741935483870967741935",
+                          "unit": "HCF", "rate": "4.525", "amount": "17.52", "rule": "tiered", "tariff": "W@1",
+                          "charge": "charges[1]", "tier_from": "0", "tier_to": "3.870967741935483870967741935",
+                          "days": 15, "proration": None},
+                         {"line_no": 3, "description": "Tier 2", "quantity": "4", "unit": "HCF",
+                          "rate": "7.695", "amount": "30.78", "rule": "tiered", "tariff": "W@1",
+                          "charge": "charges[1]", "tier_from": "3.870967741935483870967741935", "tier_to": None,
+                          "days": 15, "proration": None}]}],
     "payments": [{"payment_id": "P-1", "amount": "20.00", "method": "check", "reference": "1001",
                   "received_on": "2026-02-10"}],
+    "adjustments": [{"adjustment_id": "J-1", "kind": "late_penalty", "amount": "6.12", "posted_on": "2026-02-23",
+                     "reference": "LP-B-1-basic", "bill_id": "B-1", "reason": "Gov. Code 61115; rates of W@1",
+                     "note": None, "posted_by": "collections",
+                     "lines": [{"description": "Late payment penalty, 10% of current charges (61.20)",
+                                "amount": "6.12", "rule": "late_penalty"}]}],
 }
 COLLECTIONS = {"account_id": "A-1", "status": "delinquent", "past_due_amount": "41.20",
                "delinquent_since": "2026-02-23", "notices_requested": [{"kind": "past_due", "requested_on": "2026-02-24"}]}
@@ -93,12 +106,22 @@ def test_account_page_shows_every_section_with_the_ids_browser_tests_use():
     assert page.text_by_id["collections-status"] == "delinquent"
     assert page.text_by_id["business-date"] == "2026-03-01"
     assert [a["data-bill-id"] for a in page.with_attr("data-bill-id")] == ["B-1"]
-    assert [a["data-line-no"] for a in page.with_attr("data-line-no")] == ["1", "2"]
+    assert [a["data-line-no"] for a in page.with_attr("data-line-no")] == ["1", "2", "3"]
+    assert [a["data-adjustment-id"] for a in page.with_attr("data-adjustment-id")] == ["J-1"]
     assert [a["data-payment-id"] for a in page.with_attr("data-payment-id")] == ["P-1"]
     assert [a["data-kind"] for a in page.with_attr("data-kind")] == ["bill", "past_due"]
     assert "past_due" in page.text_by_id["notices-requested"]
-    for table in ("bills", "payments", "reads", "notices", "meters"):
+    for table in ("bills", "payments", "adjustments", "reads", "notices", "meters"):
         assert table in page.text_by_id
+
+
+def test_account_page_shows_why_each_line_is_that_amount():
+    bills = full_page().text_by_id["bills"]
+
+    assert "0.516129" in bills and "16/31 days" in bills          # a prorated service charge
+    assert "0 to 3.870968" in bills and "3.870968 to no limit" in bills  # tier bounds, to 6 places
+    assert "3.870967741935" not in bills
+    assert "W@1 charges[1]" in bills                                # the tariff version and its charge
 
 
 def test_account_page_shows_the_most_recent_reads_newest_first():

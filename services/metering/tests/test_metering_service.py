@@ -307,7 +307,7 @@ def test_an_account_opened_in_accounts_reaches_metering(running_services, rpc):
 
 def test_metering_contract_examples_honour_their_schemas():
     names = [name for name in MESSAGES if name.startswith("metering.")]
-    assert len(names) == 28
+    assert len(names) == 30
     for name in names:
         examples = get(name).examples()
         assert examples, f"{name} has no example"

@@ -1,11 +1,12 @@
 """VEE rules on interval blocks (pure domain code)."""
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from hypothesis import given, strategies as st
 
 from cis_metering.domain.intervals import Reading, blocks_from_readings
-from cis_metering.domain.vee import MeterFacts, VeeThresholds, block_hold, validate_block
+from cis_metering.domain.vee import (MeterFacts, StoredRead, VeeThresholds, block_hold, check_usage,
+                                     usage_checks_needed, validate_block)
 
 METER = MeterFacts(unit="HCF", register_digits=6, installed_at=datetime(2026, 1, 1, tzinfo=timezone.utc))
 START = datetime(2026, 1, 15, 8, tzinfo=timezone.utc)
@@ -83,3 +84,98 @@ def test_file_rows_regroup_into_blocks_with_missing_intervals_as_gaps():
     blocks, rejected = blocks_from_readings([reading(2, 10, "1.2"), reading(3, 8, "1.0"), reading(4, 8, "1.0")])
     assert [(b["interval_start"].hour, b["values"]) for b in blocks] == [(8, ["1.0", None, "1.2"])]
     assert rejected == []
+
+
+# ---- across batch boundaries: a block is checked with the meter's last stored reading in front of it
+
+def across(values, previous_value, hours_before=1, seconds=3600, interval_data=True, limits=VeeThresholds()):
+    """(stored block start hour offset, validated, [(rule, absolute instant)]) via the service's boundary step."""
+    from cis_metering.service_layer.services import validate_across_boundary
+    before = StoredRead(START - timedelta(hours=hours_before), Decimal(previous_value), interval_data)
+    stored, validated, findings, _ = validate_across_boundary(block(values, seconds=seconds), METER, before, limits)
+    return stored, validated, [(f.rule, at(stored, f.index)) for f in findings]
+
+
+def at(stored_block, index):
+    return stored_block["interval_start"] + timedelta(seconds=stored_block["interval_seconds"] * index)
+
+
+def test_a_register_falling_across_a_batch_boundary_is_reverse_flow_on_the_blocks_first_reading():
+    stored, validated, findings = across(["9.0", "9.1"], previous_value="10.0")
+    assert findings == [("reverse_flow", START)] and validated == [None, "9.1"]
+
+
+def test_a_spike_across_a_batch_boundary_is_found_and_a_rollover_across_it_is_not():
+    assert across(["22.0", "22.1"], previous_value="10.0")[2] == [("spike", START)]
+    assert across(["0.3", "0.4"], previous_value="999999.8")[2] == []
+
+
+def test_a_short_gap_between_batches_is_interpolated_into_the_missing_intervals():
+    stored, validated, findings = across(["13.0"], previous_value="10.0", hours_before=3)
+    assert stored["interval_start"] == START - timedelta(hours=2)  # the two missing hours come first
+    assert validated == ["11.0", "12.0", "13.0"] and [rule for rule, _ in findings] == ["gap"]
+
+
+def test_a_long_gap_between_batches_is_reported_on_the_first_reading_after_it():
+    stored, validated, findings = across(["13.0"], previous_value="10.0", hours_before=10)
+    assert findings == [("gap", START)] and validated == ["13.0"] and stored["interval_start"] == START
+
+
+def test_an_install_read_days_before_the_first_block_is_no_gap_but_a_fall_since_it_is_reverse_flow():
+    assert across(["13.0"], previous_value="10.0", hours_before=240, interval_data=False)[2] == []
+    assert across(["9.0"], previous_value="10.0", hours_before=240, interval_data=False)[2] == [
+        ("reverse_flow", START)]
+
+
+@given(st.lists(st.decimals(min_value=0, max_value=15, places=2), min_size=4, max_size=30), st.integers(1, 28))
+def test_a_day_split_into_two_batches_gets_the_same_findings_and_values_as_one_batch(steps, split):
+    """Spikes (steps above 10 HCF/h), reverse flow, ordinary use: wherever the head-end cuts the batch,
+    the second half is checked against the last reading stored from the first (held or not, as the
+    rules compare what the register showed)."""
+    from cis_metering.service_layer.services import validate_across_boundary
+    readings, total = [], Decimal("100")
+    for step in steps:
+        total += step - 3  # some steps go backwards
+        readings.append(str(total))
+    split = min(split, len(readings) - 1)
+    whole_validated, whole = validate_block(block(readings), METER)
+    first_validated, first = validate_block(block(readings[:split]), METER)
+    second_block = dict(block(readings[split:]), interval_start=START + timedelta(hours=split))
+    before = StoredRead(START + timedelta(hours=split - 1), Decimal(readings[split - 1]))
+    stored, second_validated, second, _ = validate_across_boundary(second_block, METER, before)
+    in_one = [(f.rule, at(block(readings), f.index)) for f in whole if f.rule != "continuous_flow"]
+    in_two = ([(f.rule, at(block(readings), f.index)) for f in first if f.rule != "continuous_flow"]
+              + [(f.rule, at(stored, f.index)) for f in second if f.rule != "continuous_flow"])
+    assert sorted(in_two) == sorted(in_one)
+    assert first_validated + second_validated == whole_validated
+
+
+# ---- zero consumption and high/low use against the meter's own history
+
+OPEN = MeterFacts(unit="HCF", register_digits=6, installed_at=datetime(2025, 1, 1, tzinfo=timezone.utc),
+                  account_open=True)
+
+
+def test_no_use_for_seven_days_on_an_open_account_is_zero_consumption_with_the_values_compared():
+    flat = block(["50.0"] * 24)
+    need = usage_checks_needed(flat, OPEN)
+    assert need.reference_at == START + timedelta(hours=23) - timedelta(days=7)
+    [finding] = check_usage(flat, OPEN, StoredRead(need.reference_at - timedelta(hours=1), Decimal("50.0")), None)
+    assert (finding.rule, finding.index, finding.details["reading"], finding.details["days"]) == (
+        "zero_consumption", 23, "50.0", 7)
+    assert check_usage(flat, OPEN, StoredRead(need.reference_at, Decimal("49.0")), None) == []  # used water since
+    assert usage_checks_needed(flat, METER) is None  # no open account: a vacant connection uses nothing
+
+
+def test_use_well_above_the_meters_usual_daily_use_is_high_and_well_below_is_low():
+    day = block(["100.0", "104.0"], seconds=86400)  # 4 HCF in a day
+    history = StoredRead(START - timedelta(days=30), Decimal("85.0"))  # 15 HCF in 30 days: 0.5 a day
+    [high] = check_usage(day, OPEN, None, history)
+    assert high.rule == "high_use"
+    assert (high.details["use_per_day_hcf"], high.details["usual_per_day_hcf"], high.details["factor"]) == (
+        "4.0000", "0.5000", "3")
+    fortnight = block(["100.0", "100.5"], seconds=14 * 86400)  # 0.5 HCF in 14 days against 0.5 a day
+    [low] = check_usage(fortnight, OPEN, None, history)
+    assert low.rule == "low_use" and low.details["days"] == "14.00"
+    assert check_usage(block(["100.0", "100.6"], seconds=86400), OPEN, None, history) == []  # ordinary
+    assert usage_checks_needed(block(["100.0", "100.2", "100.4"]), OPEN) is None  # nothing to look up

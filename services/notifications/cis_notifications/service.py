@@ -1,23 +1,28 @@
-"""Notifications service entrypoints (nameko): build the contact directory, email bill and past-due notices."""
+"""Notifications service entrypoints (nameko): build the contact directory, email bill and past-due notices,
+print collections notices for the mail house and field staff, and report each mailing (through the outbox)."""
 from nameko.rpc import rpc
 
 from cis_contracts.registry import get as contract
+from cis_notifications import leak_letters
+from cis_notifications.adapters.mail_house import FileDropMailHouse
 from cis_notifications.adapters.mailer import SmtpMailer
 from cis_notifications.service_layer import services
 from cis_runtime.edge.clock_rpc import BusinessClockRpc
 from cis_runtime.edge.consumers import reliable_handler
-from cis_runtime.edge.dependencies import Database
+from cis_runtime.edge.dependencies import Database, RelayDependency
 from cis_runtime.errors import InvalidInput
 
 ACCOUNT_OPENED = "accounts.account_opened.v1"
 BILL_ISSUED = "billing.bill_issued.v1"
 NOTICE_REQUESTED = "collections.notice_requested.v1"
 COLLECTION_NOTICE_REQUESTED = "collections.collection_notice_requested.v1"
+CONSUMPTION_ALERT = "metering.consumption_alert.v1"
 
 
 class Service(BusinessClockRpc):
     name = "notifications"
     db = Database()
+    outbox = RelayDependency()
 
     @reliable_handler(ACCOUNT_OPENED)
     def on_account_opened(self, envelope, payload):
@@ -39,9 +44,25 @@ class Service(BusinessClockRpc):
 
     @reliable_handler(COLLECTION_NOTICE_REQUESTED)
     def on_collection_notice_requested(self, envelope, payload):
-        self._notify(envelope, COLLECTION_NOTICE_REQUESTED, "notifications.on_collection_notice_requested",
-                     lambda uow, mailer: services.send_collection_notice(uow, mailer, envelope["message_id"],
-                                                                        payload))
+        """The printed letter (or door hanger) for the mail house; the email copy has its own queue."""
+        with self.db() as uow:
+            if not uow.first_delivery(envelope["message_id"], "notifications.on_collection_notice_requested",
+                                      COLLECTION_NOTICE_REQUESTED):
+                return
+            services.print_collection_notice(uow, FileDropMailHouse.from_config(), envelope["message_id"], payload)
+            uow.commit()
+
+    @reliable_handler(COLLECTION_NOTICE_REQUESTED)
+    def on_collection_notice_to_email(self, envelope, payload):
+        self._notify(envelope, COLLECTION_NOTICE_REQUESTED, "notifications.on_collection_notice_to_email",
+                     lambda uow, mailer: services.email_collection_notice(uow, mailer, envelope["message_id"],
+                                                                         payload))
+
+    @reliable_handler(CONSUMPTION_ALERT)
+    def on_consumption_alert(self, envelope, payload):
+        """A leak or backflow seen by metering's VEE: the customer gets a letter by email."""
+        self._notify(envelope, CONSUMPTION_ALERT, "notifications.on_consumption_alert",
+                     lambda uow, mailer: leak_letters.send_leak_letter(uow, mailer, envelope["message_id"], payload))
 
     def _notify(self, envelope, message_name, consumer, send):
         """Send in one unit of work; a relay failure is recorded apart and re-raised, so the

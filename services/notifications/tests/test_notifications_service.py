@@ -52,8 +52,16 @@ def mail_relay(monkeypatch):
 
 
 @pytest.fixture
-def notifications(mail_relay, running_services, rpc):
+def mail_drop(tmp_path, monkeypatch):
+    """The mail house's drop directory for this test."""
+    monkeypatch.setenv("CIS_MAIL_DROP_DIR", str(tmp_path / "mail-drop"))
+    return tmp_path / "mail-drop"
+
+
+@pytest.fixture
+def notifications(mail_relay, mail_drop, running_services, rpc):
     running_services("notifications")
+    rpc.notifications.set_business_date("2026-05-26")
     return rpc.notifications
 
 
@@ -190,27 +198,86 @@ def test_the_migrations_create_exactly_the_models_tables(service_db):
 COLLECTION_NOTICE_REQUESTED = "collections.collection_notice_requested.v1"
 
 
-def test_hsc_116908_a_shutoff_notice_email_carries_every_required_item(notifications, mail_relay, publish):
+def dispatched() -> list[dict]:
+    from cis_contracts.envelope import open_envelope
+    rows = query("select envelope from outbox where message_name = 'notifications.notice_dispatched.v1' order by id")
+    return [open_envelope(envelope)[1] for (envelope,) in rows]
+
+
+def manifest(mail_drop, day="2026-05-26") -> list[dict]:
+    import csv
+    with (mail_drop / day / "manifest.csv").open(newline="") as rows:
+        return list(csv.DictReader(rows))
+
+
+def test_hsc_116908_gov_60373_a_shutoff_notice_is_printed_for_the_mail_house_and_reported_mailed(
+        notifications, mail_relay, mail_drop, publish):
     known_contact(publish, account_id="A0000004")
     notice = get(COLLECTION_NOTICE_REQUESTED).examples()[0]
-    publish(COLLECTION_NOTICE_REQUESTED, notice)
+    envelope = publish(COLLECTION_NOTICE_REQUESTED, notice)
 
-    [email] = wait_for(lambda: mail_relay.messages, message="shutoff notice email")
-    body = email.get_content()
-    assert email["Subject"] == "Notice of past-due water bill and scheduled shutoff on 2026-06-23"
+    mailed, emailed = wait_for(lambda: len(dispatched()) == 2 and dispatched(), message="mailed and emailed")
+    assert (mailed["channel"], mailed["notice_id"], mailed["notice_kind"], mailed["dispatched_on"].isoformat(),
+            mailed["address"]) == ("mail", "N0000007", "shutoff_notice", "2026-05-26", "PO Box 9, Springville, CA 95000")
+    assert (emailed["channel"], emailed["address"]) == ("email", "ana.reyes@example.org")
+    [row] = manifest(mail_drop)
+    assert (row["document"], row["channel"], row["addressee"], row["address"]) == (
+        mailed["document"], "mail", "Ana Flores", "PO Box 9, Springville, CA 95000")
+    letter = (mail_drop / mailed["document"]).read_text()
+    assert letter.startswith("<!DOCTYPE html>") and "<title>Notice of past-due water bill and scheduled shutoff" in letter
+    # every item H&S 116908(a)(1)(C) requires is on the printed letter
     for item in ("Ana Flores", "PO Box 9, Springville, CA 95000", "$64.55", "pay or arrange to pay by 2026-06-22",
                  notice["extension_process"], notice["bill_review_process"], notice["alternative_payment_process"],
                  notice["policy_url"], notice["phone"]):
-        assert item in body, item
-    [delivery] = deliveries(notifications, "A0000004")
-    assert (delivery["kind"], delivery["status"]) == ("shutoff_notice", "sent")
+        assert item in letter, item
+        assert item in mail_relay.messages[0].get_content(), item
+
+    publish(COLLECTION_NOTICE_REQUESTED, envelope=envelope)  # redelivered: mailed once, reported once
+    publish(COLLECTION_NOTICE_REQUESTED, {**notice, "notice_id": "N0000008", "kind": "occupant_notice",
+                                          "addressee": "Occupant", "address": "12 Elm St, Springville, CA 95000"})
+    wait_for(lambda: len(dispatched()) == 3, message="the Occupant copy mailed")
+    assert [(d["notice_id"], d["channel"]) for d in dispatched()] == [
+        ("N0000007", "mail"), ("N0000007", "email"), ("N0000008", "mail")]  # the Occupant copy is not emailed
+    assert [r["addressee"] for r in manifest(mail_drop)] == ["Ana Flores", "Occupant"]
+    assert len(mail_relay.messages) == 1
+    assert sorted((d["kind"], d["status"]) for d in deliveries(notifications, "A0000004")) == [
+        ("occupant_notice", "sent"), ("shutoff_notice", "sent"), ("shutoff_notice", "sent")]
 
 
-def test_hsc_116916_a_tenant_notice_tells_occupants_they_may_become_customers(notifications, mail_relay, publish):
+def test_gov_60373_a_48_hour_notice_is_printed_as_a_door_hanger_and_not_reported_as_given(
+        notifications, mail_relay, mail_drop, publish):
+    known_contact(publish, account_id="A0000004", email=None)
+    notice = {**get(COLLECTION_NOTICE_REQUESTED).examples()[0], "notice_id": "N0000010",
+              "kind": "forty_eight_hour_notice", "delivery": "post_at_premises",
+              "address": "12 Elm St, Springville, CA 95000"}
+    publish(COLLECTION_NOTICE_REQUESTED, notice)
+    [row] = wait_for(lambda: (mail_drop / "2026-05-26" / "manifest.csv").exists() and manifest(mail_drop),
+                     message="door hanger printed")
+    assert (row["channel"], row["kind"], row["address"]) == ("door_hanger", "forty_eight_hour_notice",
+                                                             "12 Elm St, Springville, CA 95000")
+    assert "48-hour notice" in (mail_drop / row["document"]).read_text()
+    wait_for(lambda: len(deliveries(notifications, "A0000004")) == 2, message="deliveries recorded")
+    # operations reports the posting to collections; notifications reports no mailing for it
+    assert dispatched() == [] and mail_relay.messages == []
+
+
+def test_hsc_116916_a_tenant_notice_tells_occupants_they_may_become_customers(
+        notifications, mail_relay, mail_drop, publish):
     known_contact(publish, account_id="A0000004")
     notice = {**get(COLLECTION_NOTICE_REQUESTED).examples()[0], "kind": "tenant_notice",
               "addressee": "Residential occupants", "may_become_customer_without_arrears": True}
     publish(COLLECTION_NOTICE_REQUESTED, notice)
-    [email] = wait_for(lambda: mail_relay.messages, message="tenant notice email")
-    assert "without paying the amount owed on the owner's account" in email.get_content()
+    [mailed] = wait_for(dispatched, message="tenant notice mailed")
+    assert "without paying the amount owed on the owner's account" in (mail_drop / mailed["document"]).read_text()
     assert deliveries(notifications, "A0000004")[0]["kind"] == "tenant_notice"
+    assert mail_relay.messages == []  # the residents get it on paper at the service address
+
+
+def test_gov_60373_a_relay_that_keeps_refusing_does_not_hold_up_the_mailed_letter(
+        notifications, mail_relay, mail_drop, publish):
+    known_contact(publish, account_id="A0000004")
+    mail_relay.refuse_next = 1000
+    publish(COLLECTION_NOTICE_REQUESTED, get(COLLECTION_NOTICE_REQUESTED).examples()[0])
+    wait_for(lambda: dead_letters("notifications.on_collection_notice_to_email"), message="email dead-lettered")
+    assert [(d["channel"], d["notice_id"]) for d in dispatched()] == [("mail", "N0000007")]
+    assert [r["notice_id"] for r in manifest(mail_drop)] == ["N0000007"]

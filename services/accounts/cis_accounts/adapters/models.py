@@ -1,5 +1,6 @@
 """SQLAlchemy models of the accounts database (the migrations create exactly these)."""
 from datetime import date
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
@@ -58,3 +59,13 @@ class Account(Base):
     bill_cycle: Mapped[str] = mapped_column(sa.Text)
     opened_on: Mapped[date] = mapped_column(sa.Date)
     status: Mapped[str] = mapped_column(sa.Text)
+    # what rates are computed from beyond class and meter (dwelling units sit on the connection)
+    residents: Mapped[int | None] = mapped_column(sa.Integer)
+    landscape_area_sqft: Mapped[Decimal | None] = mapped_column(sa.Numeric)
+    budget_variance: Mapped[Decimal | None] = mapped_column(sa.Numeric)  # HCF per bill
+    budget_variance_reason: Mapped[str | None] = mapped_column(sa.Text)
+    fire_line_size: Mapped[str | None] = mapped_column(sa.Text)
+    attributes_effective_on: Mapped[date | None] = mapped_column(sa.Date)
+    attributes_revision: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    closed_on: Mapped[date | None] = mapped_column(sa.Date)  # the last day of service
+    close_reason: Mapped[str | None] = mapped_column(sa.Text)

@@ -2,7 +2,7 @@
 from dataclasses import dataclass
 from datetime import date
 
-from cis_runtime.errors import Conflict
+from cis_runtime.errors import Conflict, InvalidInput
 
 
 @dataclass
@@ -30,3 +30,41 @@ def next_identifier(prefix: str, sequence_value: int) -> str:
 
 def opening_date(requested: date | None, business_date: date) -> date:
     return requested or business_date
+
+
+# --- rate attributes and closing ------------------------------------------------------------
+
+ATTRIBUTE_FIELDS = ("dwelling_units", "residents", "landscape_area_sqft", "budget_variance",
+                    "budget_variance_reason", "fire_line_size")
+
+
+def changed_attributes(current: dict, changes: dict) -> dict:
+    """The whole attribute set after the fields given (a field given as null clears it).
+
+    A water-budget variance must say why (the District grants them for medical needs, more
+    occupants or a larger landscape); clearing the variance clears its reason.
+    """
+    given = {name: changes[name] for name in ATTRIBUTE_FIELDS if name in changes}
+    if not given:
+        raise InvalidInput({"_schema": [f"Give at least one of {', '.join(ATTRIBUTE_FIELDS)}."]})
+    after = {**current, **given}
+    if not after["budget_variance"]:
+        after["budget_variance"], after["budget_variance_reason"] = None, None
+    elif not after["budget_variance_reason"]:
+        raise InvalidInput({"budget_variance_reason": ["A budget variance needs its reason."]})
+    return after
+
+
+def check_effective_on(effective_on: date, opened_on: date, business_date: date, field: str) -> None:
+    """A change or a closing takes effect between the opening and today (none is scheduled ahead)."""
+    if effective_on > business_date:
+        raise InvalidInput({field: [f"{effective_on.isoformat()} is after the business date "
+                                    f"{business_date.isoformat()}."]})
+    if effective_on < opened_on:
+        raise InvalidInput({field: [f"{effective_on.isoformat()} is before the account opened "
+                                    f"({opened_on.isoformat()})."]})
+
+
+def check_open(account_id: str, status: str) -> None:
+    if status != "open":
+        raise Conflict(f"account {account_id} is {status}")

@@ -3,8 +3,8 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from cis_accounts.adapters.models import Account, Connection, Customer, Parcel, ids
-from cis_accounts.domain.model import (ServiceConnection, check_connection_available, next_identifier,
-                                       opening_date)
+from cis_accounts.domain.model import (ServiceConnection, changed_attributes, check_connection_available,
+                                       check_effective_on, check_open, next_identifier, opening_date)
 from cis_runtime.errors import Conflict, NotFound
 
 
@@ -74,6 +74,67 @@ def get_account(uow, account_id: str) -> dict:
         "connection": connection_view(connection),
         "parcel": parcel_view(uow.session.get(Parcel, connection.apn)),
     }
+
+
+def change_account_attributes(uow, request: dict) -> dict:
+    """Change an account's rate attributes; billing learns them from accounts.account_attributes_changed.v1."""
+    account = _locked_account(uow, request["account_id"])
+    check_open(account.account_id, account.status)
+    effective_on = request.get("effective_on") or uow.today()
+    check_effective_on(effective_on, account.opened_on, uow.today(), "effective_on")
+    connection = uow.session.get(Connection, account.connection_id, with_for_update=True)
+    before = attributes_of(account, connection)
+    after = changed_attributes(before, request)
+    if after == before:
+        return account_attributes_view(account, connection)  # nothing changed: no event
+    connection.dwelling_units = after.pop("dwelling_units")
+    for name, value in after.items():
+        setattr(account, name, value)
+    account.attributes_effective_on = effective_on
+    account.attributes_revision += 1
+    view = account_attributes_view(account, connection)
+    uow.emit("accounts.account_attributes_changed.v1", {**view, "changed_by": request["changed_by"]})
+    uow.commit()
+    return view
+
+
+def close_account(uow, request: dict) -> dict:
+    """Close an account (move-out): the connection is free for the next customer."""
+    account = _locked_account(uow, request["account_id"])
+    check_open(account.account_id, account.status)
+    closed_on = request.get("closed_on") or uow.today()
+    check_effective_on(closed_on, account.opened_on, uow.today(), "closed_on")
+    account.status, account.closed_on, account.close_reason = "closed", closed_on, request["reason"]
+    uow.emit("accounts.account_closed.v1", {
+        "account_id": account.account_id, "closed_on": closed_on, "reason": request["reason"],
+        "final_read_requested": request["final_read_requested"]})
+    uow.commit()
+    return get_account(uow, account.account_id)
+
+
+def get_account_attributes(uow, account_id: str) -> dict:
+    account = uow.session.get(Account, account_id)
+    if account is None:
+        raise NotFound("account", account_id)
+    return account_attributes_view(account, uow.session.get(Connection, account.connection_id))
+
+
+def _locked_account(uow, account_id: str) -> Account:
+    account = uow.session.get(Account, account_id, with_for_update=True)
+    if account is None:
+        raise NotFound("account", account_id)
+    return account
+
+
+def attributes_of(account: Account, connection: Connection) -> dict:
+    return {"dwelling_units": connection.dwelling_units, "residents": account.residents,
+            "landscape_area_sqft": account.landscape_area_sqft, "budget_variance": account.budget_variance,
+            "budget_variance_reason": account.budget_variance_reason, "fire_line_size": account.fire_line_size}
+
+
+def account_attributes_view(account: Account, connection: Connection) -> dict:
+    return {"account_id": account.account_id, "effective_on": account.attributes_effective_on,
+            "revision": account.attributes_revision, **attributes_of(account, connection)}
 
 
 def list_accounts(uow) -> list[dict]:

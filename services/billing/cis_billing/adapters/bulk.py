@@ -24,16 +24,3 @@ def insert_bills(session: Session, run_id: str, period_start, period_end, issued
         "run_id": run_id, "period_start": period_start, "period_end": period_end, "issued_on": issued_on,
         "due_on": due_on, "bill_ids": list(bill_ids), "account_ids": list(account_ids),
         "totals": list(totals)}).all())
-
-
-def insert_rows(session: Session, table: str, columns: dict[str, str], rows: list[tuple]) -> None:
-    """Insert many rows in ONE statement: a column-wise unnest of arrays (`columns` maps each column to
-    its PostgreSQL type). COPY would be faster still, but psycopg2 refuses COPY under eventlet's
-    wait callback, which every nameko service installs."""
-    if not rows:
-        return
-    names = list(columns)
-    arrays = ", ".join(f"cast(:c{i} as {columns[name]}[])" for i, name in enumerate(names))
-    statement = sa.text(f"insert into {table} ({', '.join(names)}) "
-                        f"select * from unnest({arrays})")
-    session.execute(statement, {f"c{i}": list(values) for i, values in enumerate(zip(*rows))})

@@ -32,6 +32,9 @@ class Account(Base):
     # what budget, fire and sewer charges need beyond the event: residents, landscape_area_sqft,
     # fire_line_size, winter_average, budget_variance (docs/tariffs.md)
     attributes: Mapped[dict] = mapped_column(JSONB, server_default=sa.text("'{}'::jsonb"))
+    # the revision of accounts.account_attributes_changed.v1 applied (a late, older event is ignored)
+    attributes_revision: Mapped[int] = mapped_column(sa.Integer, server_default="0")
+    closed_on: Mapped[date | None] = mapped_column(sa.Date)  # from accounts.account_closed.v1
 
 
 class Tariff(Base):
@@ -125,3 +128,34 @@ class LedgerEntry(Base):
     amount: Mapped[Decimal] = mapped_column(MONEY)
     posted_on: Mapped[date] = mapped_column(sa.Date)
     reference: Mapped[str] = mapped_column(sa.Text)  # bill_id or payment_id
+
+
+class Adjustment(Base):
+    """A ledger adjustment (late penalty, staff credit or debit): bills stay as issued."""
+    __tablename__ = "adjustments"
+    adjustment_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.account_id"), index=True)
+    kind: Mapped[str] = mapped_column(sa.Text)  # late_penalty | credit | debit
+    amount: Mapped[Decimal] = mapped_column(MONEY)  # signed as on the ledger
+    posted_on: Mapped[date] = mapped_column(sa.Date)
+    reference: Mapped[str] = mapped_column(sa.Text)  # the penalty request_id, or the staff reason code
+    bill_id: Mapped[str | None] = mapped_column(sa.ForeignKey("bills.bill_id"))
+    reason: Mapped[str] = mapped_column(sa.Text)
+    note: Mapped[str | None] = mapped_column(sa.Text)
+    posted_by: Mapped[str] = mapped_column(sa.Text)
+    lines: Mapped[list] = mapped_column(JSONB)  # [{description, amount, rule}]
+    # a retried request posts once: the database refuses a second adjustment for one request
+    request_id: Mapped[str | None] = mapped_column(sa.Text, unique=True)
+
+
+class PenaltyRequest(Base):
+    """Every late-penalty request seen, with what came of it: one that came to 0.00 posts nothing
+    but is remembered, so a repeat is a no-op whatever the inbox holds."""
+    __tablename__ = "penalty_requests"
+    request_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.Text)
+    bill_id: Mapped[str] = mapped_column(sa.Text)
+    kind: Mapped[str] = mapped_column(sa.Text)  # basic | monthly
+    assessed_on: Mapped[date] = mapped_column(sa.Date)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    adjustment_id: Mapped[str | None] = mapped_column(sa.ForeignKey("adjustments.adjustment_id"))

@@ -7,6 +7,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
+from cis_billing.adapters.locks import lock_ledgers
 from cis_billing.adapters.models import Account, Bill, BillLine, LedgerEntry, Payment, ids
 from cis_billing.domain.billing import next_identifier, payment_ledger_amount
 from cis_runtime.errors import Conflict, NotFound
@@ -40,16 +41,20 @@ def balances(uow, account_ids: list[str]) -> dict[str, Decimal]:
     return {account_id: found.get(account_id, Decimal("0.00")) for account_id in account_ids}
 
 
-def _locked_account(uow, account_id: str) -> Account:
-    """The account, locked so its balance cannot move under this unit of work."""
-    account = uow.session.get(Account, account_id, with_for_update=True)
+def locked_account(uow, account_id: str, missing=None) -> Account:
+    """The account, its ledger locked so its balance cannot move under this unit of work. An
+    unknown account raises NotFound, or `missing(message)` when given."""
+    lock_ledgers(uow.session, [account_id])
+    account = uow.session.get(Account, account_id)
     if account is None:
+        if missing is not None:
+            raise missing(f"account {account_id} is not known to billing")
         raise NotFound("account", account_id)
     return account
 
 
 def post_payment(uow, request: dict) -> dict:
-    account = _locked_account(uow, request["account_id"])
+    account = locked_account(uow, request["account_id"])
     payment = {"payment_id": next_id(uow, "P"), "account_id": account.account_id, "amount": request["amount"],
                "method": request["method"], "reference": request["reference"],
                "received_on": request.get("received_on") or uow.today()}

@@ -37,12 +37,25 @@ class CollectionAccount(Base):
     landlord_of_record: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false(), default=False)
     low_income: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false(), default=False)
     financially_unable: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false(), default=False)
+    # staff flags: a tenant-occupied rental (H&S 116916) and the low-income evidence (H&S 116914(b))
+    tenant_occupied: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false(), default=False)
+    low_income_evidence: Mapped[str | None] = mapped_column(sa.Text)
+    low_income_verified_on: Mapped[date | None] = mapped_column(sa.Date)
+    flags_changed_by: Mapped[str | None] = mapped_column(sa.Text)
     # where the account stands on the shutoff timeline
     last_interest_waiver_on: Mapped[date | None] = mapped_column(sa.Date)
+    last_monthly_penalty_on: Mapped[date | None] = mapped_column(sa.Date)
     shutoff_notice_id: Mapped[str | None] = mapped_column(sa.Text)
+    shutoff_notice_mailed_on: Mapped[date | None] = mapped_column(sa.Date)
+    occupant_copy_requested: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false(), default=False)
     occupant_copy_on: Mapped[date | None] = mapped_column(sa.Date)
+    tenant_notice_requested_on: Mapped[date | None] = mapped_column(sa.Date)
     tenant_notice_on: Mapped[date | None] = mapped_column(sa.Date)
+    door_hanger_ordered_on: Mapped[date | None] = mapped_column(sa.Date)
     forty_eight_hour_notice_on: Mapped[date | None] = mapped_column(sa.Date)
+    final_notice_requested_on: Mapped[date | None] = mapped_column(sa.Date)
+    final_notice_mailed_on: Mapped[date | None] = mapped_column(sa.Date)
+    final_notice_posting_ordered_on: Mapped[date | None] = mapped_column(sa.Date)
     final_notice_posted_on: Mapped[date | None] = mapped_column(sa.Date)
     shutoff_order_id: Mapped[str | None] = mapped_column(sa.Text)
     shutoff_ordered_on: Mapped[date | None] = mapped_column(sa.Date)
@@ -61,6 +74,7 @@ class Receivable(Base):
     past_due_notice_id: Mapped[str | None] = mapped_column(sa.Text)
     final: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false(), default=False)
     written_off_on: Mapped[date | None] = mapped_column(sa.Date)
+    adjustment: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false(), default=False)  # a posted charge
 
 
 class Payment(Base):
@@ -82,6 +96,7 @@ class Notice(Base):
     oldest_due_on: Mapped[date] = mapped_column(sa.Date)
     shutoff_on: Mapped[date | None] = mapped_column(sa.Date)
     rule_code: Mapped[str | None] = mapped_column(sa.Text)
+    given_on: Mapped[date | None] = mapped_column(sa.Date)  # mailed (or posted): the date the law counts from
 
 
 class DailyRun(Base):
@@ -103,6 +118,7 @@ class Appeal(Base):
     account_id: Mapped[str] = mapped_column(sa.ForeignKey(ACCOUNT_FK), index=True)
     filed_on: Mapped[date] = mapped_column(sa.Date)
     resolved_on: Mapped[date | None] = mapped_column(sa.Date)
+    kind: Mapped[str] = mapped_column(sa.Text, server_default="appeal", default="appeal")  # | dispute (60372(c))
 
 
 class Extension(Base):
@@ -146,15 +162,24 @@ class ContactAttempt(Base):
 
 
 class WorkOrder(Base):
-    """Shutoff and reconnect orders sent to operations; shutoffs are the H&S 116918 annual count."""
+    """Shutoff, reconnect and notice-posting orders sent to operations, with the outcome operations
+    reported; shutoffs done are the H&S 116918 annual count."""
     __tablename__ = "work_orders"
     order_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
     account_id: Mapped[str] = mapped_column(sa.ForeignKey(ACCOUNT_FK), index=True)
-    kind: Mapped[str] = mapped_column(sa.Text)
+    kind: Mapped[str] = mapped_column(sa.Text)  # shutoff | reconnect | post_notice
     ordered_on: Mapped[date] = mapped_column(sa.Date)
     residential: Mapped[bool] = mapped_column(sa.Boolean)
     for_nonpayment: Mapped[bool] = mapped_column(sa.Boolean)
     shutoff_order_id: Mapped[str | None] = mapped_column(sa.Text)
+    status: Mapped[str] = mapped_column(sa.Text, server_default="ordered", default="ordered")  # + done |
+    # could_not_complete | cancelled (a reconnect whose shutoff was never carried out)
+    notice_kind: Mapped[str | None] = mapped_column(sa.Text)
+    notice_id: Mapped[str | None] = mapped_column(sa.Text)
+    completed_on: Mapped[date | None] = mapped_column(sa.Date)
+    outcome_reason: Mapped[str | None] = mapped_column(sa.Text)
+    fee_normal_hours: Mapped[Decimal | None] = mapped_column(MONEY)
+    fee_after_hours: Mapped[Decimal | None] = mapped_column(MONEY)
 
 
 class CollectionAction(Base):
@@ -167,6 +192,28 @@ class CollectionAction(Base):
     rule_code: Mapped[str] = mapped_column(sa.Text)
     citation: Mapped[str] = mapped_column(sa.Text)
     reference: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class LatePenaltyRequest(Base):
+    """A late penalty collections asked billing to assess (billing computes the amount from the tariff)."""
+    __tablename__ = "late_penalty_requests"
+    request_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey(ACCOUNT_FK), index=True)
+    bill_id: Mapped[str] = mapped_column(sa.Text)
+    kind: Mapped[str] = mapped_column(sa.Text)
+    assessed_on: Mapped[date] = mapped_column(sa.Date)
+    waive_interest: Mapped[bool] = mapped_column(sa.Boolean)
+
+
+class Adjustment(Base):
+    """A ledger adjustment billing posted (billing.adjustment_posted.v1): a charge adds to what is owed."""
+    __tablename__ = "adjustments"
+    adjustment_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.ForeignKey(ACCOUNT_FK), index=True)
+    kind: Mapped[str] = mapped_column(sa.Text)
+    amount: Mapped[Decimal] = mapped_column(MONEY)
+    posted_on: Mapped[date] = mapped_column(sa.Date)
+    reference: Mapped[str] = mapped_column(sa.Text)
 
 
 class Lien(Base):

@@ -4,6 +4,11 @@ Pure: no clock, no I/O. `decide` proposes every next action with its date and th
 the date; actions whose date has come are due. `record_done` writes an action's outcome back into
 the state (the service layer calls it once the action is carried out, e.g. a notice requested).
 
+A notice counts when it is given, not when it is requested: `record_given` writes the date the mail
+house mailed a letter or field staff posted a notice at the premises, and every timing rule counts
+from that date. Until then the engine plans with the expected date (today at the earliest) and no
+shutoff is due.
+
 The shutoff date is the latest of all statutory floors (taking the stricter of H&S 116900+ and
 Gov. Code 60370+), then moved to a business day (Gov. Code 60374). A shutoff is due only when every
 prerequisite (written notice, Occupant copy, tenant notice, 48-hour contact or door hanger) is
@@ -25,17 +30,20 @@ CONTACT_LEAD = timedelta(hours=STATUTORY_MIN_CONTACT_HOURS)  # counted in whole 
 
 # Action kinds (also the notice kinds notifications sends, and the work orders operations receives).
 PAST_DUE_REMINDER = "past_due_reminder"
-LATE_CHARGE = "late_charge"
-INTEREST_WAIVED = "interest_waived"
+LATE_PENALTY = "late_penalty"  # a request to billing, which prices it from the tariff
 SHUTOFF_NOTICE = "shutoff_notice"
 OCCUPANT_NOTICE = "occupant_notice"
 TENANT_NOTICE = "tenant_notice"
 CONTACT_ATTEMPT = "contact_attempt"
 FORTY_EIGHT_HOUR_NOTICE = "forty_eight_hour_notice"
 PLAN_DEFAULT_FINAL_NOTICE = "plan_default_final_notice"
+FINAL_NOTICE_POSTING = "final_notice_posting"  # the plan-default final notice posted at the property
 SHUTOFF = "shutoff"
 RECONNECT = "reconnect"
 WRITE_OFF = "write_off"
+
+MAILED_NOTICES = (SHUTOFF_NOTICE, OCCUPANT_NOTICE, TENANT_NOTICE, PLAN_DEFAULT_FINAL_NOTICE)
+POSTED_NOTICES = (FORTY_EIGHT_HOUR_NOTICE, FINAL_NOTICE_POSTING)  # field work orders (door hangers)
 
 
 # --- the account's state ---------------------------------------------------------------------------
@@ -50,6 +58,7 @@ class Bill:
     final: bool = False          # the closing bill of an account
     reminded: bool = False       # a past-due reminder was requested for it
     written_off: bool = False
+    adjustment: bool = False     # a charge billing posted (a late penalty): owed, but never a reason to shut off
 
     @property
     def unpaid(self) -> Decimal:
@@ -120,13 +129,15 @@ class ContactAttempt:
 
 @dataclass
 class ShutoffNoticeRecord:
-    """A written notice of delinquency and impending discontinuation that was mailed."""
+    """A written notice of delinquency and impending discontinuation: requested, then mailed."""
     notice_id: str
-    mailed_on: date
+    requested_on: date
+    mailed_on: date | None     # the day the mail house mailed it; None while it is on its way
     shutoff_on: date
     amount: Decimal
     bill_ids: tuple[str, ...]
-    occupant_copy_on: date | None = None
+    occupant_copy_requested: bool = False
+    occupant_copy_on: date | None = None  # the day the copy to "Occupant" was mailed
 
 
 @dataclass
@@ -146,12 +157,18 @@ class AccountState:
     medical_certification: MedicalCertification | None = None
     contact_attempts: list[ContactAttempt] = field(default_factory=list)
     shutoff_notice: ShutoffNoticeRecord | None = None
-    tenant_notice_on: date | None = None
-    forty_eight_hour_notice_on: date | None = None
+    tenant_notice_requested_on: date | None = None
+    tenant_notice_on: date | None = None              # mailed
+    door_hanger_ordered_on: date | None = None        # the 48-hour notice ordered posted
+    forty_eight_hour_notice_on: date | None = None    # posted at the premises
+    final_notice_requested_on: date | None = None     # the plan-default final notice (H&S 116910(b))
+    final_notice_mailed_on: date | None = None
+    final_notice_posting_ordered_on: date | None = None
     final_notice_posted_on: date | None = None
     shutoff_ordered_on: date | None = None
     reconnect_ordered_on: date | None = None
     last_interest_waiver_on: date | None = None
+    last_monthly_penalty_on: date | None = None
 
     @property
     def mailing_differs(self) -> bool:
@@ -217,6 +234,7 @@ def decide(state: AccountState, today: date, calendar: DistrictCalendar, policy:
     past_due = sorted((b for b in state.bills if b.past_due(today)), key=lambda b: (b.due_on, b.bill_id))
     amount = sum((b.unpaid for b in past_due), ZERO)
     actions = _reminder_actions(state, past_due, amount, today, policy)
+    actions += _monthly_penalty_actions(state, today, policy)
     actions += _write_off_actions(state, today, policy)
     blocks: list[Block] = []
     shutoff_on, set_by = None, ()
@@ -225,13 +243,16 @@ def decide(state: AccountState, today: date, calendar: DistrictCalendar, policy:
     else:
         # A final bill belongs to a closed account: there is no service left to discontinue for it;
         # it goes to write-off (or the lien and tax-roll path) instead.
+        # A posted penalty is owed (and in the amount), but only an unpaid bill starts the clocks.
         pursued = [b for b in past_due if not b.final]
+        pursued_bills = [b for b in pursued if not b.adjustment]
         pursued_amount = sum((b.unpaid for b in pursued), ZERO)
-        if pursued and pursued_amount >= policy.minimum_shutoff_amount:
+        if pursued_bills and pursued_amount >= policy.minimum_shutoff_amount:
             blocks = _blocks(state, today, policy)
             if not blocks:
                 path = _plan_default_path if _plan_default_on(state, today, policy) else _written_notice_path
-                shutoff_actions, shutoff_on, set_by = path(state, pursued, pursued_amount, today, calendar, policy)
+                shutoff_actions, shutoff_on, set_by = path(state, pursued_bills, pursued_amount, today, calendar,
+                                                           policy)
                 actions += shutoff_actions
     return Decision(state.account_id, amount, past_due[0].due_on if past_due else None, tuple(actions),
                     tuple(blocks), shutoff_on, tuple(set_by))
@@ -240,20 +261,35 @@ def decide(state: AccountState, today: date, calendar: DistrictCalendar, policy:
 # --- reminders, late charges, write-offs -----------------------------------------------------------
 
 def _reminder_actions(state, past_due, amount, today, policy) -> list[Action]:
-    unreminded = [b for b in past_due if not b.reminded]
+    unreminded = [b for b in past_due if not b.reminded and not b.adjustment]
     if not unreminded:
         return []
     on = max(b.due_on for b in unreminded) + timedelta(days=policy.reminder_days_after_due)
     detail = {"bill_ids": tuple(b.bill_id for b in unreminded), "amount_past_due": amount,
               "oldest_due_on": past_due[0].due_on}
     actions = [Action(PAST_DUE_REMINDER, on, rules.PAST_DUE_REMINDER, detail)]
-    charge = (sum((b.unpaid for b in unreminded), ZERO) * policy.late_charge_percent / 100).quantize(Decimal("0.01"))
-    if charge > 0:
-        if state.low_income and interest_waiver_available(state.last_interest_waiver_on, on):
-            actions.append(Action(INTEREST_WAIVED, on, rules.LOW_INCOME_INTEREST_WAIVER, {"amount": charge}))
-        else:
-            actions.append(Action(LATE_CHARGE, on, rules.PAST_DUE_REMINDER, {"amount": charge}))
+    # The basic penalty on each bill's current charges, once, with its reminder (billing sets the amount).
+    actions += [Action(LATE_PENALTY, on, rules.LATE_PENALTY,
+                       {"kind": "basic", "bill_id": b.bill_id, "current_charges": b.amount, "past_due": b.unpaid,
+                        "waive_interest": False}) for b in unreminded]
     return actions
+
+
+def _monthly_penalty_actions(state: AccountState, today: date, policy: CollectionsPolicy) -> list[Action]:
+    """Once a calendar month, a penalty on the balance past due at least `monthly_penalty_after_days`
+    (penalties themselves excluded: no penalty on a penalty). It is interest: a low-income household's
+    is waived once every 12 months (H&S 116914(a)(2))."""
+    after = timedelta(days=policy.monthly_penalty_after_days)
+    aged = sorted((b for b in state.bills if b.unpaid > 0 and not b.adjustment and b.due_on + after <= today),
+                  key=lambda b: (b.due_on, b.bill_id))
+    last = state.last_monthly_penalty_on
+    if not aged or (last is not None and (last.year, last.month) == (today.year, today.month)):
+        return []
+    on = max(today.replace(day=1), aged[0].due_on + after)
+    waive = state.low_income and interest_waiver_available(state.last_interest_waiver_on, on)
+    return [Action(LATE_PENALTY, on, rules.LOW_INCOME_INTEREST_WAIVER if waive else rules.LATE_PENALTY,
+                   {"kind": "monthly", "bill_id": aged[0].bill_id, "current_charges": ZERO,
+                    "past_due": sum((b.unpaid for b in aged), ZERO), "waive_interest": waive})]
 
 
 def _write_off_actions(state, today, policy) -> list[Action]:
@@ -289,8 +325,8 @@ def _plan_default_on(state: AccountState, today: date, policy: CollectionsPolicy
         return None
     days = timedelta(days=policy.plan_default_days)
     late_installments = [i.due_on + days for i in plan.installments if i.unpaid > 0 and i.due_on + days <= today]
-    late_current = [b.due_on + days for b in state.bills
-                    if b.issued_on >= plan.agreed_on and b.unpaid > 0 and b.due_on + days <= today]
+    late_current = [b.due_on + days for b in state.bills if not b.adjustment
+                    and b.issued_on >= plan.agreed_on and b.unpaid > 0 and b.due_on + days <= today]
     candidates = late_installments + late_current
     return min(candidates) if candidates else None
 
@@ -308,7 +344,7 @@ def _valid_notice(state: AccountState) -> ShutoffNoticeRecord | None:
     interruptions = [a.filed_on for a in state.appeals] + [e.granted_on for e in state.extensions]
     if state.payment_plan is not None:
         interruptions.append(state.payment_plan.agreed_on)
-    if any(day >= notice.mailed_on for day in interruptions):
+    if any(day >= notice.requested_on for day in interruptions):
         return None
     return notice
 
@@ -322,14 +358,20 @@ def _written_notice_path(state, past_due, amount, today, calendar, policy):
                             rules.SEVEN_BUSINESS_DAYS_NOTICE)
         mail_floor.at_least(max(b.issued_on for b in past_due) + timedelta(days=STATUTORY_MIN_DAYS_AFTER_BILL_TO_MAIL),
                             rules.NOT_BEFORE_19_DAYS_AFTER_BILL)
-        mailed_on = calendar.business_day_on_or_after(mail_floor.on)
+        mailed_on = given_on = calendar.business_day_on_or_after(mail_floor.on)
         mail_rule = mail_floor.rules_[-1]
+        tenant_on = mailed_on
     else:
-        mailed_on = notice.mailed_on
-    floor = _statutory_shutoff_floor(past_due, mailed_on, calendar, policy)
+        mailed_on = _given_or_expected(notice.mailed_on, notice.requested_on, today)
+        given_on = mailed_on
+        if state.mailing_differs:  # the copy to "Occupant" is a mailed notice too: count from the later one
+            copy_requested_on = notice.requested_on if notice.occupant_copy_requested else today
+            given_on = max(given_on, _given_or_expected(notice.occupant_copy_on, copy_requested_on, today))
+        tenant_requested_on = state.tenant_notice_requested_on or today
+        tenant_on = _given_or_expected(state.tenant_notice_on, tenant_requested_on, today)
+    floor = _statutory_shutoff_floor(past_due, given_on, calendar, policy)
     if notice is not None and notice.shutoff_on > floor.on:  # never before the date the notice announced
         floor.at_least(notice.shutoff_on, rules.SEVEN_BUSINESS_DAYS_NOTICE)
-    tenant_on = state.tenant_notice_on if notice is not None and state.tenant_notice_on else mailed_on
     if state.landlord_of_record:
         floor.at_least(tenant_on + timedelta(days=policy.tenant_notice_days_before_shutoff), rules.TENANT_TEN_DAYS)
     shutoff_on, set_by = _contact_and_business_day(state, floor, mailed_on, today, calendar, policy, actions)
@@ -337,10 +379,10 @@ def _written_notice_path(state, past_due, amount, today, calendar, policy):
         detail = {"amount": amount, "bill_ids": tuple(b.bill_id for b in past_due), "shutoff_on": shutoff_on,
                   "content": notice_content(state, amount, shutoff_on, calendar, policy)}
         actions.append(Action(SHUTOFF_NOTICE, mailed_on, mail_rule, detail))
-    if state.mailing_differs and (notice is None or notice.occupant_copy_on is None):
+    if state.mailing_differs and (notice is None or not notice.occupant_copy_requested):
         actions.append(Action(OCCUPANT_NOTICE, mailed_on, rules.OCCUPANT_COPY,
                               {"addressee": "Occupant", "address": state.service_address, "shutoff_on": shutoff_on}))
-    if state.landlord_of_record and (notice is None or state.tenant_notice_on is None):
+    if state.landlord_of_record and (notice is None or state.tenant_notice_requested_on is None):
         actions.append(Action(TENANT_NOTICE, mailed_on, rules.TENANT_TEN_DAYS,
                               {"address": state.service_address, "shutoff_on": shutoff_on,
                                "may_become_customer_without_arrears": True}))
@@ -364,6 +406,7 @@ def _contact_and_business_day(state, floor: _Floor, since: date, today, calendar
     """Add the 48-hour contact (Gov. Code 60373) to the floor, plan the attempt and door hanger, and
     move the date to a business day (Gov. Code 60374)."""
     contacted = _last_adult_contact(state, since)
+    announced: list[dict] = []  # details of notices planned here, which print the shutoff date
     if contacted is not None:
         floor.at_least(contacted + CONTACT_LEAD, rules.FORTY_EIGHT_HOUR_CONTACT)
     else:
@@ -377,16 +420,20 @@ def _contact_and_business_day(state, floor: _Floor, since: date, today, calendar
                                   {"reach": "an adult at the premises, by phone or in person"}))
         if state.forty_eight_hour_notice_on is not None and state.forty_eight_hour_notice_on >= since:
             posted_on = state.forty_eight_hour_notice_on
+        elif state.door_hanger_ordered_on is not None:  # field staff have the order: posted today at the earliest
+            posted_on = calendar.business_day_on_or_after(max(state.door_hanger_ordered_on, today))
         else:
             # After a failed attempt the door hanger goes up that day; otherwise the business day after
             # the planned attempt, when the attempt will have had its chance.
             posted_on = failed[-1].on if failed else calendar.add_business_days(attempt_on, 1)
             posted_on = calendar.business_day_on_or_after(max(posted_on, today))
-            actions.append(Action(FORTY_EIGHT_HOUR_NOTICE, posted_on, rules.FORTY_EIGHT_HOUR_CONTACT,
-                                  {"when": "no adult reached", "leave": "notice of imminent discontinuation and the "
-                                   "policy at the premises"}))
+            announced.append({"when": "no adult reached", "leave": "notice of imminent discontinuation and the "
+                              "policy at the premises"})
+            actions.append(Action(FORTY_EIGHT_HOUR_NOTICE, posted_on, rules.FORTY_EIGHT_HOUR_CONTACT, announced[-1]))
         floor.at_least(posted_on + CONTACT_LEAD, rules.FORTY_EIGHT_HOUR_CONTACT)
     shutoff_on = calendar.business_day_on_or_after(floor.on)
+    for detail in announced:
+        detail["shutoff_on"] = shutoff_on
     set_by = tuple(floor.rules_) if shutoff_on == floor.on else (rules.NO_WEEKEND_HOLIDAY_CLOSURE, *floor.rules_)
     return shutoff_on, set_by
 
@@ -404,7 +451,14 @@ def _last_adult_contact(state: AccountState, since: date) -> date | None:
     return max(reached) if reached else None
 
 
+def _given_or_expected(given_on: date | None, requested_on: date, today: date) -> date:
+    """The day a notice was mailed or posted, or, while it is on its way, the earliest it can still be."""
+    return given_on if given_on is not None else max(requested_on, today)
+
+
 def _prerequisites_met(state: AccountState, notice: ShutoffNoticeRecord, shutoff_on: date) -> bool:
+    if notice.mailed_on is None:
+        return False
     if state.mailing_differs and notice.occupant_copy_on is None:
         return False
     if state.landlord_of_record and state.tenant_notice_on is None:
@@ -426,38 +480,51 @@ def _business_days_before(calendar: DistrictCalendar, day: date, count: int) -> 
 # --- the plan-default path (H&S 116910(b)) ---------------------------------------------------------
 
 def _plan_default_path(state, past_due, amount, today, calendar, policy):
+    """The final notice is mailed and posted at the property (door hanger); the shutoff counts from the
+    day each was actually given."""
     default_on = _plan_default_on(state, today, policy)
     actions: list[Action] = []
-    posted_on = state.final_notice_posted_on
-    if posted_on is None or posted_on < default_on:
-        posted_on = calendar.business_day_on_or_after(max(default_on, today))
-        actions.append(Action(PLAN_DEFAULT_FINAL_NOTICE, posted_on, rules.PLAN_DEFAULT_FINAL_NOTICE,
+    requested_on = state.final_notice_requested_on
+    fresh = requested_on is None or requested_on < default_on
+    next_business_day = calendar.business_day_on_or_after(today)
+    if fresh:
+        requested_on = calendar.business_day_on_or_after(max(default_on, today))
+        actions.append(Action(PLAN_DEFAULT_FINAL_NOTICE, requested_on, rules.PLAN_DEFAULT_FINAL_NOTICE,
                               {"amount": amount, "posted_at": state.service_address, "also_mailed": True}))
-        recorded = False
+        mailed_on = requested_on
     else:
-        recorded = True
+        mailed_on = _given_or_expected(state.final_notice_mailed_on, requested_on, today)
+    if fresh or state.final_notice_posting_ordered_on is None:
+        posted_on = requested_on if fresh else next_business_day
+        actions.append(Action(FINAL_NOTICE_POSTING, posted_on, rules.PLAN_DEFAULT_FINAL_NOTICE,
+                              {"post_at": state.service_address}))
+    else:
+        posted_on = state.final_notice_posted_on or calendar.business_day_on_or_after(
+            max(state.final_notice_posting_ordered_on, today))
     floor = _Floor(calendar.add_business_days(posted_on, policy.final_notice_business_days_before_shutoff),
                    [rules.PLAN_DEFAULT_FINAL_NOTICE])
     floor.at_least(past_due[0].delinquent_since + timedelta(days=policy.days_delinquent_before_shutoff),
                    rules.MIN_60_DAYS_DELINQUENT)  # a plan default does not lift the 60-day floor
-    # The posted notice is also mailed: the stricter Gov. Code 60373 mailing period applies to it too.
-    floor.at_least(posted_on + timedelta(days=STATUTORY_MAIL_GRACE_DAYS + STATUTORY_MIN_NOTICE_DAYS_AFTER_GRACE),
+    # The final notice is also mailed: the stricter Gov. Code 60373 mailing period applies to it too.
+    floor.at_least(mailed_on + timedelta(days=STATUTORY_MAIL_GRACE_DAYS + STATUTORY_MIN_NOTICE_DAYS_AFTER_GRACE),
                    rules.TEN_DAYS_AFTER_FIVE_DAY_MAILING)
     if state.landlord_of_record:
-        tenant_on = state.tenant_notice_on if recorded and state.tenant_notice_on and \
-            state.tenant_notice_on >= posted_on else None
-        floor.at_least((tenant_on or posted_on) + timedelta(days=policy.tenant_notice_days_before_shutoff),
-                       rules.TENANT_TEN_DAYS)
-        if tenant_on is None:
-            actions.append(Action(TENANT_NOTICE, posted_on, rules.TENANT_TEN_DAYS,
+        tenant_requested_on = None if fresh else state.tenant_notice_requested_on
+        if tenant_requested_on is None:
+            actions.append(Action(TENANT_NOTICE, requested_on if fresh else next_business_day, rules.TENANT_TEN_DAYS,
                                   {"address": state.service_address, "may_become_customer_without_arrears": True}))
+        tenant_on = _given_or_expected(state.tenant_notice_on if tenant_requested_on else None,
+                                       tenant_requested_on or requested_on, today)
+        floor.at_least(tenant_on + timedelta(days=policy.tenant_notice_days_before_shutoff), rules.TENANT_TEN_DAYS)
     # The final notice posted at the property is itself the notice left at the premises (>= 48 hours).
     floor.at_least(posted_on + CONTACT_LEAD, rules.FORTY_EIGHT_HOUR_CONTACT)
     shutoff_on = calendar.business_day_on_or_after(floor.on)
     set_by = tuple(floor.rules_) if shutoff_on == floor.on else (rules.NO_WEEKEND_HOLIDAY_CLOSURE, *floor.rules_)
-    tenant_ready = not state.landlord_of_record or (
-        state.tenant_notice_on is not None and state.tenant_notice_on >= posted_on)
-    if recorded and tenant_ready:
+    for action in actions:
+        action.detail["shutoff_on"] = shutoff_on
+    given = not fresh and state.final_notice_mailed_on is not None and state.final_notice_posted_on is not None
+    tenant_ready = not state.landlord_of_record or state.tenant_notice_on is not None
+    if given and tenant_ready:
         actions.append(_shutoff_action(shutoff_on, today, calendar, set_by, {"amount": amount, "plan_default": True}))
     return actions, shutoff_on, set_by
 
@@ -476,28 +543,35 @@ def _reconnect_actions(state, past_due, today, policy) -> list[Action]:
 # --- writing outcomes back ---------------------------------------------------------------------------
 
 def record_done(state: AccountState, action: Action, today: date, reference: str = "") -> None:
-    """The action was carried out today (notice requested, work order issued): remember it."""
+    """The action was carried out today (notice requested, work order issued): remember it.
+    A notice is not given yet: `record_given` records the day it is mailed or posted."""
     kind, detail = action.kind, action.detail
     if kind == PAST_DUE_REMINDER:
         for bill in state.bills:
             if bill.bill_id in detail["bill_ids"]:
                 bill.reminded = True
-    elif kind == INTEREST_WAIVED:
-        state.last_interest_waiver_on = today
+    elif kind == LATE_PENALTY:
+        if detail["kind"] == "monthly":
+            state.last_monthly_penalty_on = today
+        if detail["waive_interest"]:
+            state.last_interest_waiver_on = today
     elif kind == SHUTOFF_NOTICE:
-        state.shutoff_notice = ShutoffNoticeRecord(reference, today, detail["shutoff_on"], detail["amount"],
+        state.shutoff_notice = ShutoffNoticeRecord(reference, today, None, detail["shutoff_on"], detail["amount"],
                                                    detail["bill_ids"])
-        state.tenant_notice_on = None
-        state.forty_eight_hour_notice_on = None
+        state.tenant_notice_requested_on = state.tenant_notice_on = None
+        state.door_hanger_ordered_on = state.forty_eight_hour_notice_on = None
     elif kind == OCCUPANT_NOTICE and state.shutoff_notice is not None:
-        state.shutoff_notice = replace(state.shutoff_notice, occupant_copy_on=today)
+        state.shutoff_notice = replace(state.shutoff_notice, occupant_copy_requested=True, occupant_copy_on=None)
     elif kind == TENANT_NOTICE:
-        state.tenant_notice_on = today
+        state.tenant_notice_requested_on, state.tenant_notice_on = today, None
     elif kind == FORTY_EIGHT_HOUR_NOTICE:
-        state.forty_eight_hour_notice_on = today
+        state.door_hanger_ordered_on, state.forty_eight_hour_notice_on = today, None
     elif kind == PLAN_DEFAULT_FINAL_NOTICE:
-        state.final_notice_posted_on = today
-        state.tenant_notice_on = None
+        state.final_notice_requested_on, state.final_notice_mailed_on = today, None
+        state.final_notice_posting_ordered_on = state.final_notice_posted_on = None
+        state.tenant_notice_requested_on = state.tenant_notice_on = None
+    elif kind == FINAL_NOTICE_POSTING:
+        state.final_notice_posting_ordered_on, state.final_notice_posted_on = today, None
     elif kind == SHUTOFF:
         state.shutoff_ordered_on, state.reconnect_ordered_on = today, None
     elif kind == RECONNECT:
@@ -507,6 +581,54 @@ def record_done(state: AccountState, action: Action, today: date, reference: str
         for bill in state.bills:
             if bill.bill_id == detail["bill_id"]:
                 bill.written_off = True
+
+
+def record_given(state: AccountState, kind: str, reference: str, requested_on: date, given_on: date) -> bool:
+    """A notice requested (or ordered posted) on `requested_on` was mailed or posted on `given_on`.
+    A notice of an earlier cycle, or one already recorded, changes nothing (returns False)."""
+    given_on = max(given_on, requested_on)
+    notice = state.shutoff_notice
+    if kind == SHUTOFF_NOTICE:
+        if notice is None or notice.notice_id != reference or notice.mailed_on is not None:
+            return False
+        notice.mailed_on = given_on
+    elif kind == OCCUPANT_NOTICE:
+        if notice is None or not notice.occupant_copy_requested or notice.occupant_copy_on is not None \
+                or requested_on < notice.requested_on:
+            return False
+        notice.occupant_copy_on = given_on
+    else:
+        requested_field, given_field = _GIVEN_FIELDS[kind]
+        current = getattr(state, requested_field)
+        if current is None or requested_on < current or getattr(state, given_field) is not None:
+            return False
+        setattr(state, given_field, given_on)
+    return True
+
+
+def record_not_posted(state: AccountState, kind: str, requested_on: date) -> bool:
+    """Field staff could not post the notice: the engine orders it again (the clock has not started)."""
+    if kind not in POSTED_NOTICES:
+        return False
+    requested_field, given_field = _GIVEN_FIELDS[kind]
+    if getattr(state, requested_field) != requested_on or getattr(state, given_field) is not None:
+        return False
+    setattr(state, requested_field, None)
+    return True
+
+
+def record_shutoff_not_done(state: AccountState) -> None:
+    """The crew never locked the meter: service was not discontinued, and a reconnect ordered meanwhile
+    has nothing to restore. The notice cycle stands, so the engine may order the shutoff again."""
+    state.shutoff_ordered_on = state.reconnect_ordered_on = None
+
+
+_GIVEN_FIELDS = {  # notice kind -> (the state's requested/ordered date, the date it was given)
+    TENANT_NOTICE: ("tenant_notice_requested_on", "tenant_notice_on"),
+    FORTY_EIGHT_HOUR_NOTICE: ("door_hanger_ordered_on", "forty_eight_hour_notice_on"),
+    PLAN_DEFAULT_FINAL_NOTICE: ("final_notice_requested_on", "final_notice_mailed_on"),
+    FINAL_NOTICE_POSTING: ("final_notice_posting_ordered_on", "final_notice_posted_on"),
+}
 
 
 # --- the notice's required content (H&S 116908(a)(1)(C)) ---------------------------------------------

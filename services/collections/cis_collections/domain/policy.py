@@ -28,7 +28,7 @@ REQUIRED_NOTICE_TEXTS = ("extension_process", "bill_review_process", "alternativ
 @dataclass(frozen=True)
 class CollectionsPolicy:
     reminder_days_after_due: int = 1
-    late_charge_percent: Decimal = Decimal("0")  # of the past-due amount, charged with the reminder
+    monthly_penalty_after_days: int = 30  # a balance this long past due draws the monthly penalty
     days_delinquent_before_shutoff: int = 60
     shutoff_notice_days_after_due: int = 30      # when the District mails the written shutoff notice
     notice_business_days_before_shutoff: int = 7
@@ -64,6 +64,7 @@ class CollectionsPolicy:
             ("shutoff_notice_days_after_due", 0, "policy"),
             ("reminder_days_after_due", 1, "a bill is past due only after its due date"),
             ("write_off_days_after_final_due", 1, "policy"),
+            ("monthly_penalty_after_days", 1, "policy"),
         ]
         problems = {name: [f"{name} must be at least {minimum} ({why}); got {getattr(self, name)}."]
                     for name, minimum, why in checks if getattr(self, name) < minimum}
@@ -75,7 +76,7 @@ class CollectionsPolicy:
         if not 1 <= self.max_amortization_months <= STATUTORY_MAX_AMORTIZATION_MONTHS:
             problems["max_amortization_months"] = [
                 f"max_amortization_months must be 1 to 12 (Gov. Code 60372); got {self.max_amortization_months}."]
-        for name in ("late_charge_percent", "minimum_shutoff_amount", "reconnection_fee_normal_hours",
+        for name in ("minimum_shutoff_amount", "reconnection_fee_normal_hours",
                      "reconnection_fee_after_hours"):
             if Decimal(getattr(self, name)) < 0:
                 problems[name] = [f"{name} cannot be negative; got {getattr(self, name)}."]

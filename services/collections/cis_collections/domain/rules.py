@@ -75,6 +75,11 @@ PLAN_DEFAULT_FINAL_NOTICE = _rule(
     "plan_default_final_notice", "H&S 116910(b)",
     "After a plan default, discontinuation no sooner than 5 business days after a final notice of intent "
     "to disconnect is posted in a prominent and conspicuous place at the property.")
+GOV_60372C_REQUEST_WINDOWS = _rule(
+    "request_windows", "Gov. Code 60372(c)",
+    "A complaint within 5 days of receiving the disputed bill, or a request for an extension within 13 days of "
+    "the mailing of the shutoff notice, is reviewed by a review manager (amortization over at most 12 months "
+    "considered).")
 AMORTIZATION_12_MONTHS = _rule(
     "amortization_12_months", "Gov. Code 60372",
     "An amortized balance is repaid over a period not exceeding 12 months.")
@@ -85,6 +90,10 @@ LOW_INCOME_RECONNECTION_FEE = _rule(
     "low_income_reconnection_fee", "H&S 116914(a)(1)",
     "Low-income reconnection fee at most $50 in operating hours, $150 outside them, never above cost, "
     "adjusted annually for CPI from 1 January 2021.")
+LATE_PENALTY = _rule(
+    "late_penalty", "District policy (penalties in the Board-adopted rates)",
+    "A basic penalty on a bill's current charges the day after it is due unpaid, and a monthly penalty on the "
+    "balance past due; billing prices both from the tariff.")
 LOW_INCOME_INTEREST_WAIVER = _rule(
     "low_income_interest_waiver", "H&S 116914(a)(2)",
     "Interest (late charges) on delinquent bills waived for a low-income customer once every 12 months.")
@@ -95,3 +104,6 @@ ANNUAL_DISCONTINUATION_COUNT = _rule(
 WRITE_OFF = _rule(
     "write_off", "District policy",
     "A final bill unpaid after the configured period is written off as uncollectible.")
+
+
+BY_CODE = {rule.code: rule for rule in list(globals().values()) if isinstance(rule, Rule)}

@@ -7,11 +7,12 @@ from sqlalchemy.dialects.postgresql import insert
 
 from cis_collections.adapters import models
 from cis_collections.adapters.reference_data import collections_policy
-from cis_collections.domain import engine
+from cis_collections.domain import engine, rules, windows
 from cis_collections.domain.model import (CURRENT, DELINQUENT, ZERO, AccountView, Receivable, apply_payment, assess,
                                           next_identifier)
 from cis_collections.service_layer import parcels, timeline
-from cis_runtime.errors import InvalidInput, NotFound
+from cis_runtime.clock import DISTRICT_ZONE  # a field report's day is the District's local day
+from cis_runtime.errors import InvalidInput, InvalidMessage, NotFound
 
 RESIDENTIAL_CLASSES = ("residential", "multi_family")
 ENGINE_BATCH = 2000  # accounts whose state is loaded together (bounded IN lists, bounded memory)
@@ -41,12 +42,37 @@ def record_payment(uow, payment: dict) -> None:
         return
     uow.session.add(models.Payment(payment_id=payment["payment_id"], account_id=account.account_id,
                                    amount=payment["amount"], received_on=payment["received_on"]))
+    _pay_plan_installments(uow, account.account_id, payment["amount"])
+    _apply_credit(uow, account, payment["amount"])
+
+
+def record_adjustment(uow, adjustment: dict) -> None:
+    """Billing posted an adjustment: a charge (a late penalty, a staff debit) is owed from the day it is
+    posted; a credit pays the open bills like a payment (it pays no plan installment)."""
+    account = _locked_account(uow, adjustment["account_id"])
+    if uow.session.get(models.Adjustment, adjustment["adjustment_id"]):
+        return
+    uow.session.add(models.Adjustment(adjustment_id=adjustment["adjustment_id"], account_id=account.account_id,
+                                      kind=adjustment["kind"], amount=adjustment["amount"],
+                                      posted_on=adjustment["posted_on"], reference=adjustment["reference"]))
+    if adjustment["amount"] < 0:
+        _apply_credit(uow, account, -adjustment["amount"])
+        return
+    row = models.Receivable(bill_id=adjustment["adjustment_id"], account_id=account.account_id,
+                            amount=adjustment["amount"], paid=ZERO, issued_on=adjustment["posted_on"],
+                            due_on=adjustment["posted_on"], adjustment=True)
+    uow.session.add(row)
+    receivable = _domain_receivable(row)
+    _, account.credit = apply_payment([receivable], account.credit)
+    row.paid = receivable.paid
+
+
+def _apply_credit(uow, account: models.CollectionAccount, amount) -> None:
     rows = _open_receivables(uow, [account.account_id]).get(account.account_id, [])
     view = _view(account, rows)
-    _, leftover = apply_payment(view.receivables, payment["amount"])
+    _, leftover = apply_payment(view.receivables, amount)
     _write_back(view, rows)
     account.credit += leftover
-    _pay_plan_installments(uow, account.account_id, payment["amount"])
     if account.status == DELINQUENT and assess(view, uow.today()).past_due_amount == 0:
         _clear_delinquency(account, uow.today())
     # A payment can call off today's shutoff or restore service at once (H&S 116912; Gov. Code 60375).
@@ -215,7 +241,8 @@ def _clear_delinquency(account: models.CollectionAccount, today: date) -> None:
 
 def _domain_receivable(row: models.Receivable) -> Receivable:
     return Receivable(bill_id=row.bill_id, amount=Decimal(row.amount), due_on=row.due_on, issued_on=row.issued_on,
-                      paid=Decimal(row.paid), past_due_noticed=row.past_due_notice_id is not None)
+                      paid=Decimal(row.paid),  # a posted penalty gets no reminder of its own
+                      past_due_noticed=row.past_due_notice_id is not None or bool(row.adjustment))
 
 
 def _view(account: models.CollectionAccount, rows: list[models.Receivable]) -> AccountView:
@@ -256,9 +283,9 @@ def worklist(uow, day: date | None = None) -> dict:
 
 
 def record_appeal(uow, request: dict) -> dict:
-    """File an appeal (no shutoff while it is pending), or resolve the pending one with resolved_on."""
+    """File a dispute or appeal (no shutoff while it is pending), or resolve the pending ones with resolved_on.
+    A dispute is in time only within the Gov. Code 60372(c) window after the bill."""
     account = _known_account(uow, request["account_id"], lock=True)
-    today = uow.today()
     pending = uow.session.scalars(sa.select(models.Appeal).where(
         models.Appeal.account_id == account.account_id, models.Appeal.resolved_on.is_(None))).all()
     if request.get("resolved_on"):
@@ -266,9 +293,16 @@ def record_appeal(uow, request: dict) -> dict:
             raise InvalidInput({"resolved_on": ["The account has no pending appeal to resolve."]})
         for appeal in pending:
             appeal.resolved_on = request["resolved_on"]
-    else:
-        uow.session.add(models.Appeal(appeal_id=_next_id(uow, "AP"), account_id=account.account_id,
-                                      filed_on=request.get("filed_on") or today))
+        return _after_staff_change(uow, account)
+    filed_on = _requested_on(uow, request, "filed_on")
+    if request["kind"] == "dispute":
+        mailed = uow.session.scalars(sa.select(models.Receivable.issued_on).where(
+            models.Receivable.account_id == account.account_id, models.Receivable.adjustment.is_(False))).all()
+        problem = windows.dispute_problem(list(mailed), filed_on)
+        if problem:
+            raise InvalidInput({"filed_on": [problem]})
+    uow.session.add(models.Appeal(appeal_id=_next_id(uow, "AP"), account_id=account.account_id,
+                                  filed_on=filed_on, kind=request["kind"]))
     return _after_staff_change(uow, account)
 
 
@@ -276,8 +310,45 @@ def grant_extension(uow, request: dict) -> dict:
     account = _known_account(uow, request["account_id"], lock=True)
     if request["until"] < uow.today():
         raise InvalidInput({"until": ["An extension must run to today or later."]})
+    _check_extension_window(account, _requested_on(uow, request), "an extension of time to pay")
     uow.session.add(models.Extension(extension_id=_next_id(uow, "EX"), account_id=account.account_id,
                                      granted_on=uow.today(), until=request["until"]))
+    return _after_staff_change(uow, account)
+
+
+def _requested_on(uow, request: dict, field: str = "requested_on") -> date:
+    day = request.get(field) or uow.today()
+    if day > uow.today():
+        raise InvalidInput({field: [f"{day} is after the business date {uow.today()}: record what was asked."]})
+    return day
+
+
+def _check_extension_window(account: models.CollectionAccount, requested_on: date, what: str) -> None:
+    """Gov. Code 60372(c): within 13 days of the mailing of the notice of the current cycle."""
+    mailed = [d for d in (account.shutoff_notice_mailed_on, account.final_notice_mailed_on) if d is not None]
+    problem = windows.extension_problem(max(mailed) if mailed else None, requested_on, what)
+    if problem:
+        raise InvalidInput({"requested_on": [problem]})
+
+
+def set_account_flags(uow, request: dict) -> dict:
+    """A tenant-occupied rental (tenant notices, H&S 116916) and low-income status with its evidence
+    (H&S 116914(b)); each change is in the action log with who made it."""
+    account = _known_account(uow, request["account_id"], lock=True)
+    if request.get("tenant_occupied") is not None:
+        account.tenant_occupied = request["tenant_occupied"]
+        _log(uow, account.account_id, f"tenant_occupied_{str(account.tenant_occupied).lower()}",
+             rules.TENANT_TEN_DAYS, request["changed_by"])
+    if request.get("low_income") is not None:
+        verified_on = request.get("low_income_verified_on")
+        if verified_on and verified_on > uow.today():
+            raise InvalidInput({"low_income_verified_on": ["Evidence cannot be verified after the business date."]})
+        account.low_income = request["low_income"]
+        account.low_income_evidence = request.get("low_income_evidence") if account.low_income else None
+        account.low_income_verified_on = verified_on if account.low_income else None
+        _log(uow, account.account_id, f"low_income_{str(account.low_income).lower()}",
+             rules.LOW_INCOME_INTEREST_WAIVER, f"{request['changed_by']}: {account.low_income_evidence or 'none'}")
+    account.flags_changed_by = request["changed_by"]
     return _after_staff_change(uow, account)
 
 
@@ -302,6 +373,8 @@ def agree_payment_plan(uow, request: dict) -> dict:
     arrears = assess(_view(account, rows), today).past_due_amount
     if arrears <= 0:
         raise InvalidInput({"account_id": ["Nothing is past due on this account: there is nothing to amortize."]})
+    if not _medically_protected(uow, account, today):  # H&S 116910(a)(3): the plan must then be offered
+        _check_extension_window(account, _requested_on(uow, request), "a payment plan")
     if request["first_due_on"] < today:
         raise InvalidInput({"first_due_on": ["The first installment cannot fall before today."]})
     installments = engine.amortize(arrears, request["first_due_on"], request["months"], collections_policy())
@@ -326,10 +399,89 @@ def record_contact_attempt(uow, request: dict) -> dict:
 
 
 def annual_discontinuation_count(uow, year: int) -> int:
-    """Residential discontinuations for nonpayment in a calendar year (H&S 116918)."""
-    orders = uow.session.scalars(sa.select(models.WorkOrder).where(models.WorkOrder.kind == "shutoff"))
+    """Residential discontinuations for nonpayment in a calendar year (H&S 116918): shutoffs operations
+    reported done (the meter locked), on the day they were done; an order never carried out is no discontinuation."""
+    orders = uow.session.scalars(sa.select(models.WorkOrder).where(models.WorkOrder.kind == "shutoff",
+                                                                   models.WorkOrder.status == "done"))
     return engine.annual_discontinuation_count(
-        [engine.Discontinuation(o.account_id, o.ordered_on, o.residential, o.for_nonpayment) for o in orders], year)
+        [engine.Discontinuation(o.account_id, o.completed_on, o.residential, o.for_nonpayment) for o in orders], year)
+
+
+# --- notices given, field work done --------------------------------------------------------------
+
+def record_notice_dispatched(uow, dispatched: dict) -> None:
+    """Notifications mailed (or emailed) a notice: a mailed or posted notice now counts, from that date."""
+    notice = uow.session.get(models.Notice, dispatched["notice_id"])
+    if notice is None or notice.account_id != dispatched["account_id"]:  # no retry can fix it: dead-lettered
+        raise InvalidMessage(f"collections requested no notice {dispatched['notice_id']} for account "
+                             f"{dispatched['account_id']}")
+    if dispatched["channel"] == "email":  # a courtesy copy: the law counts the mailed or posted notice
+        _log(uow, notice.account_id, f"{notice.kind}_emailed", rules.BY_CODE[notice.rule_code], notice.notice_id)
+        return
+    _give(uow, notice.account_id, notice.kind, notice.notice_id, notice.requested_on, dispatched["dispatched_on"],
+          rules.BY_CODE[notice.rule_code])
+    notice.given_on = notice.given_on or dispatched["dispatched_on"]
+
+
+def record_work_order_completed(uow, report: dict) -> None:
+    """Operations' report of a work order: a locked meter is a discontinuation, a posted door hanger starts
+    the 48-hour clock, work not done is planned again. Orders of other services (metering) are not ours."""
+    order = uow.session.get(models.WorkOrder, report["work_order_id"], with_for_update=True)
+    if order is None or order.status != "ordered":
+        return
+    done = report["outcome"] == "done"
+    completed_on = report["completed_at"].astimezone(DISTRICT_ZONE).date()
+    order.status = "done" if done else "could_not_complete"
+    order.completed_on, order.outcome_reason = completed_on, report.get("reason")
+    if order.kind == "post_notice":
+        if done:
+            _give(uow, order.account_id, order.notice_kind, order.notice_id or "", order.ordered_on, completed_on,
+                  ORDER_RULES[order.notice_kind])
+        else:
+            _change_state(uow, order.account_id,
+                          lambda state: engine.record_not_posted(state, order.notice_kind, order.ordered_on))
+    elif order.kind == "shutoff" and not done:
+        _shutoff_not_done(uow, order)
+    _log(uow, order.account_id, f"{order.kind}_{order.status}", ORDER_RULES[order.notice_kind or order.kind],
+         order.order_id, completed_on)
+
+
+def _shutoff_not_done(uow, order: models.WorkOrder) -> None:
+    """No discontinuation happened: a reconnect ordered for it is cancelled, with no fee to charge."""
+    account = _known_account(uow, order.account_id, lock=True)
+    for reconnect in uow.session.scalars(sa.select(models.WorkOrder).where(
+            models.WorkOrder.shutoff_order_id == order.order_id, models.WorkOrder.kind == "reconnect")):
+        reconnect.status, reconnect.fee_normal_hours, reconnect.fee_after_hours = "cancelled", ZERO, ZERO
+    if account.shutoff_order_id == order.order_id:
+        _change_state(uow, account.account_id, engine.record_shutoff_not_done)
+        account.shutoff_order_id = None
+
+
+ORDER_RULES = {"shutoff": rules.ANNUAL_DISCONTINUATION_COUNT, "reconnect": rules.RECONNECTION,
+               engine.FORTY_EIGHT_HOUR_NOTICE: rules.FORTY_EIGHT_HOUR_CONTACT,
+               engine.FINAL_NOTICE_POSTING: rules.PLAN_DEFAULT_FINAL_NOTICE}
+
+
+def _give(uow, account_id, kind, reference, requested_on, given_on, rule) -> None:
+    if _change_state(uow, account_id,
+                     lambda state: engine.record_given(state, kind, reference, requested_on, given_on)):
+        verb = "posted" if kind in engine.POSTED_NOTICES else "mailed"
+        _log(uow, account_id, f"{kind}_{verb}", rule, reference, given_on)
+
+
+def _change_state(uow, account_id: str, change) -> bool:
+    """Apply a domain change to the account's engine state and write it back; returns what `change` did."""
+    account = _known_account(uow, account_id, lock=True)
+    rows = _open_receivables(uow, [account_id]).get(account_id, [])
+    state = timeline.load_states(uow, [account], {account_id: rows})[account_id]
+    changed = change(state)
+    timeline.write_back(account, rows, state, uow.today())
+    return changed is not False
+
+
+def _log(uow, account_id, kind, rule, reference, day=None) -> None:
+    uow.session.add(models.CollectionAction(account_id=account_id, business_date=day or uow.today(), kind=kind,
+                                            rule_code=rule.code, citation=rule.citation, reference=reference))
 
 
 def _after_staff_change(uow, account) -> dict:
@@ -340,6 +492,12 @@ def _after_staff_change(uow, account) -> dict:
         _run_engine(uow, [account], rows, uow.today())
         uow.session.flush()
     return collections_status(uow, account.account_id)
+
+
+def _medically_protected(uow, account: models.CollectionAccount, today: date) -> bool:
+    cert = uow.session.get(models.MedicalCertification, account.account_id)
+    return account.financially_unable and cert is not None and \
+        engine.MedicalCertification(cert.certified_on, cert.expires_on).valid_on(today)
 
 
 def _known_account(uow, account_id: str, lock: bool = False) -> models.CollectionAccount:

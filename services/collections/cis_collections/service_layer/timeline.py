@@ -21,14 +21,20 @@ NOTICE_REQUESTED = "collections.notice_requested.v1"
 COLLECTION_NOTICE_REQUESTED = "collections.collection_notice_requested.v1"
 SHUTOFF_ORDERED = "collections.shutoff_ordered.v1"
 RECONNECT_ORDERED = "collections.reconnect_ordered.v1"
+NOTICE_POSTING_ORDERED = "collections.notice_posting_ordered.v1"
+LATE_PENALTY_REQUESTED = "collections.late_penalty_requested.v1"
+# How each notice leaves: a printed letter through the mail house, or a door hanger field staff post
+# (printed too, then a work order). The plan-default final notice is mailed and, by its own action
+# (engine.FINAL_NOTICE_POSTING), posted.
 COLLECTION_NOTICES = {engine.SHUTOFF_NOTICE: "mail", engine.OCCUPANT_NOTICE: "mail", engine.TENANT_NOTICE: "mail",
-                      engine.FORTY_EIGHT_HOUR_NOTICE: "post_at_premises",
-                      engine.PLAN_DEFAULT_FINAL_NOTICE: "post_at_premises"}
+                      engine.FORTY_EIGHT_HOUR_NOTICE: "post_at_premises", engine.PLAN_DEFAULT_FINAL_NOTICE: "mail"}
 STAFF_TASKS = (engine.CONTACT_ATTEMPT,)  # on the worklist; their outcome comes back through an RPC
 
 # The state fields kept as columns on collection_accounts.
-ACCOUNT_DATES = ("tenant_notice_on", "forty_eight_hour_notice_on", "final_notice_posted_on", "shutoff_ordered_on",
-                 "reconnect_ordered_on", "last_interest_waiver_on")
+ACCOUNT_DATES = ("tenant_notice_requested_on", "tenant_notice_on", "door_hanger_ordered_on",
+                 "forty_eight_hour_notice_on", "final_notice_requested_on", "final_notice_mailed_on",
+                 "final_notice_posting_ordered_on", "final_notice_posted_on", "shutoff_ordered_on",
+                 "reconnect_ordered_on", "last_interest_waiver_on", "last_monthly_penalty_on")
 
 
 @dataclass
@@ -90,17 +96,19 @@ def _state(row, bill_rows, by_account, medical, plans, notices) -> AccountState:
     return AccountState(
         account_id=account_id, customer_name=row.customer_name or "", mailing_address=row.mailing_address or "",
         service_address=row.service_address or "", residential=row.residential, low_income=row.low_income,
-        landlord_of_record=row.landlord_of_record, financially_unable=row.financially_unable,
+        landlord_of_record=row.landlord_of_record or row.tenant_occupied, financially_unable=row.financially_unable,
         bills=[Bill(r.bill_id, Decimal(r.amount), r.issued_on, r.due_on, Decimal(r.paid), r.final,
-                    r.past_due_notice_id is not None, r.written_off_on is not None) for r in bill_rows],
+                    r.past_due_notice_id is not None or r.adjustment, r.written_off_on is not None, r.adjustment)
+               for r in bill_rows],
         payment_plan=plans.get(account_id),
         appeals=[Appeal(a.filed_on, a.resolved_on) for a in by_account["appeals"].get(account_id, [])],
         extensions=[Extension(e.granted_on, e.until) for e in by_account["extensions"].get(account_id, [])],
         medical_certification=MedicalCertification(cert.certified_on, cert.expires_on) if cert else None,
         contact_attempts=[ContactAttempt(c.attempted_on, c.reached_adult)
                           for c in by_account["attempts"].get(account_id, [])],
-        shutoff_notice=ShutoffNoticeRecord(notice.notice_id, notice.requested_on, notice.shutoff_on,
-                                           Decimal(notice.amount_past_due), tuple(notice.bill_ids),
+        shutoff_notice=ShutoffNoticeRecord(notice.notice_id, notice.requested_on, row.shutoff_notice_mailed_on,
+                                           notice.shutoff_on, Decimal(notice.amount_past_due),
+                                           tuple(notice.bill_ids), row.occupant_copy_requested,
                                            row.occupant_copy_on) if notice else None,
         **{name: getattr(row, name) for name in ACCOUNT_DATES})
 
@@ -151,7 +159,7 @@ def act(batch: Batch, row: models.CollectionAccount, bill_rows: list[models.Rece
         batch.session.add(models.CollectionAction(account_id=row.account_id, business_date=today, kind=action.kind,
                                                 rule_code=action.rule.code, citation=action.rule.citation,
                                                 reference=reference))
-    _write_back(row, bill_rows, state, today)
+    write_back(row, bill_rows, state, today)
     return outcome
 
 
@@ -162,14 +170,22 @@ def _carry_out(batch, row, bill_rows, state, action, today, outcome) -> str | No
         return _past_due_notice(batch, row.account_id, action, bill_rows, today)
     if kind in COLLECTION_NOTICES:
         outcome.notices += 1
-        return _collection_notice(batch, row, state, action, today)
+        notice_id = _collection_notice(batch, row, state, action, today)
+        if kind == engine.FORTY_EIGHT_HOUR_NOTICE:
+            _posting_order(batch, row, state, action, today, notice_id)
+        return notice_id
+    if kind == engine.LATE_PENALTY:
+        return _late_penalty_request(batch, row, action, today)
+    if kind == engine.FINAL_NOTICE_POSTING:
+        outcome.work_orders += 1
+        return _posting_order(batch, row, state, action, today, None)
     if kind == engine.SHUTOFF:
         outcome.work_orders += 1
         return _shutoff_order(batch, row, state, action, today)
     if kind == engine.RECONNECT:
         outcome.work_orders += 1
         return _reconnect_order(batch, row, state, action, today)
-    return None  # late charge, interest waiver, write-off: recorded in the state and the action log
+    return None  # write-off: recorded in the state and the action log
 
 
 def _past_due_notice(batch, account_id, action, bill_rows, today) -> str:
@@ -215,6 +231,37 @@ def _collection_notice(batch, row, state, action, today) -> str:
     return notice.notice_id
 
 
+def _late_penalty_request(batch, row, action, today) -> str | None:
+    """Ask billing for the penalty; its request_id makes a repeat (a re-run of the day) a no-op."""
+    detail = action.detail
+    request_id = (f"LP-{detail['bill_id']}-basic" if detail["kind"] == "basic"
+                  else f"LP-{row.account_id}-{today:%Y-%m}")
+    if batch.session.get(models.LatePenaltyRequest, request_id) is not None:
+        return None
+    batch.session.add(models.LatePenaltyRequest(request_id=request_id, account_id=row.account_id,
+                                                bill_id=detail["bill_id"], kind=detail["kind"], assessed_on=today,
+                                                waive_interest=detail["waive_interest"]))
+    batch.emit(LATE_PENALTY_REQUESTED, {
+        "request_id": request_id, "account_id": row.account_id, "bill_id": detail["bill_id"], "kind": detail["kind"],
+        "assessed_on": today, "current_charges": detail["current_charges"], "past_due": detail["past_due"],
+        "months": 1, "waive_interest": detail["waive_interest"], "rule": action.rule.citation})
+    return request_id
+
+
+def _posting_order(batch, row, state, action, today, notice_id) -> str:
+    """A field work order to post the notice at the premises; the posting date comes back from operations."""
+    order_id = _next_id(batch, "W")
+    batch.session.add(models.WorkOrder(order_id=order_id, account_id=row.account_id, kind="post_notice",
+                                       ordered_on=today, residential=row.residential, for_nonpayment=True,
+                                       notice_kind=action.kind, notice_id=notice_id))
+    batch.emit(NOTICE_POSTING_ORDERED, {
+        "order_id": order_id, "account_id": row.account_id, "notice_kind": action.kind, "notice_id": notice_id,
+        "service_address": _address(row, engine.OCCUPANT_NOTICE), "work": "post_notice_at_premises",
+        "post_on": max(action.on, today), "shutoff_on": action.detail.get("shutoff_on"),
+        "rule": _rule(action.rule), "ordered_on": today})
+    return order_id
+
+
 def _addressee(row, kind: str) -> str:
     if kind == engine.OCCUPANT_NOTICE:
         return "Occupant"
@@ -246,22 +293,25 @@ def _shutoff_order(batch, row, state, action, today) -> str:
 def _reconnect_order(batch, row, state, action, today) -> str:
     policy, cpi = collections_policy(), cpi_series()
     order_id = _next_id(batch, "W")
+    fees = {"fee_normal_hours": engine.reconnection_fee(policy, state.low_income, False, today.year, cpi),
+            "fee_after_hours": engine.reconnection_fee(policy, state.low_income, True, today.year, cpi)}
     batch.session.add(models.WorkOrder(order_id=order_id, account_id=row.account_id, kind="reconnect",
                                      ordered_on=today, residential=row.residential, for_nonpayment=False,
-                                     shutoff_order_id=row.shutoff_order_id))
+                                     shutoff_order_id=row.shutoff_order_id, **fees))
     batch.emit(RECONNECT_ORDERED, {
         "order_id": order_id, "account_id": row.account_id, "service_address": _address(row, engine.OCCUPANT_NOTICE),
         "work": "unseal_meter", "shutoff_order_id": row.shutoff_order_id or "", "reason": action.detail["reason"],
-        "reconnection_fee_normal_hours": engine.reconnection_fee(policy, state.low_income, False, today.year, cpi),
-        "reconnection_fee_after_hours": engine.reconnection_fee(policy, state.low_income, True, today.year, cpi),
-        "rule": _rule(action.rule), "ordered_on": today})
+        "reconnection_fee_normal_hours": fees["fee_normal_hours"],
+        "reconnection_fee_after_hours": fees["fee_after_hours"], "rule": _rule(action.rule), "ordered_on": today})
     return order_id
 
 
-def _write_back(row, bill_rows, state: AccountState, today: date) -> None:
+def write_back(row, bill_rows, state: AccountState, today: date) -> None:
     for name in ACCOUNT_DATES:
         setattr(row, name, getattr(state, name))
     notice = state.shutoff_notice
+    row.shutoff_notice_mailed_on = notice.mailed_on if notice else None
+    row.occupant_copy_requested = notice.occupant_copy_requested if notice else False
     row.occupant_copy_on = notice.occupant_copy_on if notice else None
     if notice is None:
         row.shutoff_notice_id = None

@@ -18,6 +18,8 @@ _CREATE_STAGING = sa.text("""
     ) on commit delete rows
 """)
 
+_EMPTY_STAGING = sa.text("delete from staged_interval_blocks")
+
 # Reading n (1-based) of a block was taken at interval_start + (n - 1) intervals. A raw null with an
 # estimate is an interpolated reading; a raw reading without a validated one is held by VEE. Staged
 # validated_values are null when every reading passed as it came (the common case: half the parsing).
@@ -57,8 +59,10 @@ _STAGED_AS_RAW = "\\N"  # COPY's null: every reading of the block validated as r
 
 
 def stage_blocks(session: Session, blocks: list[tuple[dict, list[str | None]]]) -> None:
-    """COPY (block, validated readings) pairs into the staging table of this transaction."""
+    """COPY (block, validated readings) pairs into the staging table of this transaction (emptied first:
+    a file import stores several chunks in one transaction)."""
     session.execute(_CREATE_STAGING)
+    session.execute(_EMPTY_STAGING)
     buffer = io.StringIO()
     write = buffer.write
     for block, validated in blocks:

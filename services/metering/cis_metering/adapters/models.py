@@ -65,6 +65,8 @@ class ServiceAccount(Base):
     opened_on: Mapped[date] = mapped_column(sa.Date)
     service_address: Mapped[str | None] = mapped_column(sa.Text)  # one line, for work orders
     apn: Mapped[str | None] = mapped_column(sa.Text)
+    # From accounts.account_closed.v1: the last day of service (status becomes closed).
+    closed_on: Mapped[date | None] = mapped_column(sa.Date)
 
 
 class RegisterRead(Base):
@@ -84,6 +86,29 @@ class RegisterRead(Base):
     quality: Mapped[str] = mapped_column(sa.Text)  # actual | estimated | edited | suspect
     source: Mapped[str] = mapped_column(sa.Text)
     batch_id: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class BillingEstimate(Base):
+    """An estimated billing (end-of-period) read of one register, made when billing asked for
+    determinants with estimation and no actual read closed the period. Kept apart from register_reads:
+    it is billing's figure, not a reading, and a late actual reading of the same instant must still be
+    stored as received. The next period starts from it, and an actual read trues it up."""
+    __tablename__ = "billing_estimates"
+    __table_args__ = (sa.UniqueConstraint("meter_serial", "register", "read_at",
+                                          name="billing_estimates_one_per_instant"),)
+    estimate_id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    meter_serial: Mapped[str] = mapped_column(sa.Text)
+    register: Mapped[str] = mapped_column(sa.Text)
+    read_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))  # the end of the period
+    value: Mapped[Decimal] = mapped_column(sa.Numeric)  # in the register's unit
+    unit: Mapped[str] = mapped_column(sa.Text)
+    account_id: Mapped[str] = mapped_column(sa.Text)
+    period_start: Mapped[date] = mapped_column(sa.Date)
+    period_end: Mapped[date] = mapped_column(sa.Date)
+    method: Mapped[str] = mapped_column(sa.Text)  # average_daily_use | same_period_last_year
+    basis: Mapped[dict] = mapped_column(JSONB)  # the reads and daily rate it came from
+    consecutive: Mapped[int] = mapped_column(sa.Integer)  # periods in a row estimated, this one included
+    estimated_on: Mapped[date] = mapped_column(sa.Date)  # business date
 
 
 class ReadException(Base):

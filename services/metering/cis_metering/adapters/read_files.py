@@ -39,9 +39,21 @@ class RejectedRow:
 
 
 def parse(file_format: str, text: str) -> tuple[list[Reading], list[RejectedRow]]:
+    """The whole file at once (small files, tests)."""
+    reads, rejected = [], []
+    for chunk_reads, chunk_rejected in parse_chunks(file_format, io.StringIO(text)):
+        reads += chunk_reads
+        rejected += chunk_rejected
+    return reads, rejected
+
+
+def parse_chunks(file_format: str, lines, chunk_rows: int = 50_000):
+    """Yield (readings, rejected rows) for every `chunk_rows` data rows of `lines` (an open text file or
+    any iterable of lines), so a file of any size is parsed in bounded memory. A missing column or an
+    empty file is refused (InvalidInput) before the first chunk."""
     if file_format not in FORMATS:
         raise InvalidInput({"file_format": [f"Must be one of: {', '.join(FORMATS)}."]})
-    rows = csv.reader(io.StringIO(text))
+    rows = csv.reader(lines)
     header = next(rows, None)
     if header is None:
         raise InvalidInput({"file": ["The file is empty."]})
@@ -56,7 +68,11 @@ def parse(file_format: str, text: str) -> tuple[list[Reading], list[RejectedRow]
             reads.append(parse_row(line, row))
         except _RowError as error:
             rejected.append(RejectedRow(line, str(error)))
-    return reads, rejected
+        if len(reads) + len(rejected) >= chunk_rows:
+            yield reads, rejected
+            reads, rejected = [], []
+    if reads or rejected:
+        yield reads, rejected
 
 
 class _RowError(ValueError):

@@ -1,14 +1,15 @@
 """Set-based queries of the metering database: AMI batches and consumption are handled in a few
 statements whatever their size (a batch holds up to 10,000 reads; billing asks for up to 20,000
 accounts at once), never one statement per read or per account."""
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from cis_metering.adapters.models import AmiBatch, ReadException
-from cis_metering.domain.vee import MeterFacts
+from cis_metering.domain.model import start_of_day
+from cis_metering.domain.vee import MeterFacts, StoredRead
 
 # (year, month) partitions this process has made sure of; a cache, so most batches skip the check.
 _KNOWN_PARTITIONS: set[tuple[int, int]] = set()
@@ -21,7 +22,11 @@ _METERS_WITH_INSTALLATION = sa.text("""
 """)
 
 _METER_FACTS = sa.text("""
-    select m.serial, m.unit, m.register_digits, i.installed_at
+    select m.serial, m.unit, m.register_digits, i.installed_at,
+           exists(select 1 from service_accounts a where a.connection_id = i.connection_id and a.status = 'open')
+               as account_open,
+           (select max(a.closed_on) from service_accounts a where a.connection_id = i.connection_id
+             and a.status = 'closed') as closed_on
     from meters m
     left join installations i on i.serial = m.serial and i.removed_on is null
     where m.serial = any(cast(:serials as text[]))
@@ -36,15 +41,18 @@ _INSERT_AMI_READS = sa.text("""
     on conflict on constraint register_reads_one_per_instant do nothing
 """)
 
-# Per requested account: its current meter, the start read (latest at or before the period start,
-# or the install read when the meter went in later) and the end read (latest before the period end).
-# Reads before the installation belong to the meter's previous life and are not considered.
-_CONSUMPTION = sa.text("""
+# A meter's registers: `high` and `low` on a compound meter, else `main` (SQL, for the queries below).
+_REGISTERS_OF_METER = "unnest(case when m.meter_type = 'compound' then array['high', 'low'] else array['main'] end)"
+
+# Per requested account and register of its current meter: the start read (latest at or before the
+# period start, or the install read when the meter went in later) and the end read (latest before the
+# period end). Reads before the installation belong to the meter's previous life and are not considered.
+_CONSUMPTION = sa.text(f"""
     with requested as (
         select distinct account_id from unnest(cast(:account_ids as text[])) as r(account_id)
     )
     select r.account_id, a.account_id is not null as known_account,
-           i.serial, m.size, i.installed_at,
+           i.serial, m.size, m.multiplier, i.installed_at, g.register,
            s.value as start_value, s.unit as start_unit, s.read_at as start_read_at,
            s.raw as start_raw, s.quality as start_quality, s.source as start_source,
            e.value as end_value, e.unit as end_unit, e.read_at as end_read_at,
@@ -53,10 +61,11 @@ _CONSUMPTION = sa.text("""
     left join service_accounts a on a.account_id = r.account_id
     left join installations i on i.connection_id = a.connection_id and i.removed_on is null
     left join meters m on m.serial = i.serial
+    cross join lateral {_REGISTERS_OF_METER} as g(register)
     left join lateral (
         select rr.validated_value as value, rr.unit, rr.read_at, rr.value as raw, rr.quality, rr.source
         from register_reads rr
-        where rr.meter_serial = i.serial and rr.register = 'main' and rr.validated_value is not null
+        where rr.meter_serial = i.serial and rr.register = g.register and rr.validated_value is not null
           and rr.read_at >= i.installed_at
           and rr.read_at <= greatest(cast(:start_at as timestamptz), i.installed_at)
         order by rr.read_at desc limit 1
@@ -64,12 +73,12 @@ _CONSUMPTION = sa.text("""
     left join lateral (
         select rr.validated_value as value, rr.unit, rr.read_at, rr.value as raw, rr.quality, rr.source
         from register_reads rr
-        where rr.meter_serial = i.serial and rr.register = 'main' and rr.validated_value is not null
+        where rr.meter_serial = i.serial and rr.register = g.register and rr.validated_value is not null
           and rr.read_at >= i.installed_at
           and rr.read_at < cast(:end_at as timestamptz)
         order by rr.read_at desc limit 1
     ) e on true
-    order by r.account_id
+    order by r.account_id, g.register
 """)
 
 _ACCOUNT_READS = sa.text("""
@@ -116,9 +125,11 @@ def record_batch(session: Session, batch_id: str, head_end: str, message_id: str
     return inserted is not None
 
 
-def set_batch_counts(session: Session, batch_id: str, stored: int, held: int) -> None:
-    session.execute(sa.update(AmiBatch).where(AmiBatch.batch_id == batch_id)
-                    .values(stored_count=stored, held_count=held))
+def set_batch_counts(session: Session, batch_id: str, stored: int, held: int, read_count: int | None = None) -> None:
+    counts = {"stored_count": stored, "held_count": held}
+    if read_count is not None:
+        counts["read_count"] = read_count
+    session.execute(sa.update(AmiBatch).where(AmiBatch.batch_id == batch_id).values(**counts))
 
 
 def meters_with_installation(session: Session, serials: list[str]) -> dict[str, tuple[str, datetime | None]]:
@@ -129,7 +140,83 @@ def meters_with_installation(session: Session, serials: list[str]) -> dict[str, 
 def meter_facts(session: Session, serials) -> dict[str, MeterFacts]:
     """What VEE needs to know of each meter, for many meters in one query."""
     rows = session.execute(_METER_FACTS, {"serials": sorted(set(serials))})
-    return {row.serial: MeterFacts(row.unit, row.register_digits, row.installed_at) for row in rows}
+    return {row.serial: MeterFacts(row.unit, row.register_digits, row.installed_at, row.account_open,
+                                   None if row.account_open or row.closed_on is None
+                                   else start_of_day(row.closed_on + timedelta(days=1)))
+            for row in rows}
+
+
+# Per block: the meter register's last reading before the block as received (held or not: the rules
+# compare what the register showed, as they do inside a block), within the lookback so only the
+# latest partitions are searched, for the VEE rules across batch boundaries.
+_PREVIOUS_READS = sa.text("""
+    select q.serial, q.register, q.start_at, p.read_at, p.value, p.source
+    from unnest(cast(:serials as text[]), cast(:registers as text[]), cast(:starts as timestamptz[]))
+         as q(serial, register, start_at)
+    join lateral (
+        select rr.read_at, rr.value, rr.source from register_reads rr
+        where rr.meter_serial = q.serial and rr.register = q.register and rr.value is not null
+          and rr.read_at < q.start_at and rr.read_at >= q.start_at - make_interval(days => :lookback_days)
+        order by rr.read_at desc limit 1
+    ) p on true
+""")
+
+
+def previous_reads(session: Session, blocks: list[dict], lookback_days: int) -> dict:
+    """{(serial, register, interval_start): StoredRead} for the blocks that have one."""
+    if not blocks:
+        return {}
+    rows = session.execute(_PREVIOUS_READS, {
+        "serials": [b["meter_serial"] for b in blocks], "registers": [b["register"] for b in blocks],
+        "starts": [b["interval_start"] for b in blocks], "lookback_days": lookback_days})
+    return {(row.serial, row.register, row.start_at): StoredRead(row.read_at, row.value, row.source == "ami")
+            for row in rows}
+
+
+# For blocks whose use must be compared with history: the reading at or before the reference instant
+# (zero consumption: N days back; an inactive account: when service ended), whether that rule already
+# has an open item for the meter (one worklist item per stopped meter, not one a day), and the earliest
+# reading in the history window (high/low).
+_USAGE_HISTORY = sa.text("""
+    select q.n, z.read_at as reference_at, z.value as reference_value,
+           h.read_at as history_at, h.value as history_value,
+           exists(select 1 from read_exceptions x where x.meter_serial = q.serial and x.register = q.register
+                  and x.rule = q.reference_rule and x.status = 'open') as already_open
+    from unnest(cast(:serials as text[]), cast(:registers as text[]), cast(:reference_ats as timestamptz[]),
+                cast(:reference_rules as text[]), cast(:history_befores as timestamptz[]),
+                cast(:installed_ats as timestamptz[]))
+         with ordinality as q(serial, register, reference_at, reference_rule, history_before, installed_at, n)
+    left join lateral (
+        select rr.read_at, rr.validated_value as value from register_reads rr
+        where q.reference_at is not null and rr.meter_serial = q.serial and rr.register = q.register
+          and rr.validated_value is not null and rr.read_at <= q.reference_at and rr.read_at >= q.installed_at
+        order by rr.read_at desc limit 1
+    ) z on true
+    left join lateral (
+        select rr.read_at, rr.validated_value as value from register_reads rr
+        where q.history_before is not null and rr.meter_serial = q.serial and rr.register = q.register
+          and rr.validated_value is not null and rr.read_at < q.history_before
+          and rr.read_at >= greatest(q.history_before - make_interval(days => :history_days), q.installed_at)
+        order by rr.read_at limit 1
+    ) h on true
+    order by q.n
+""")
+
+
+def usage_history(session: Session, wanted: list[tuple], history_days: int) -> list:
+    """For (serial, register, reference_at, reference_rule, history_before, installed_at) tuples, in order:
+    (StoredRead at or before reference_at or None, earliest StoredRead in the history window or None,
+    whether reference_rule already has an open exception for the register)."""
+    if not wanted:
+        return []
+    serials, registers, reference_ats, reference_rules, history_befores, installed_ats = zip(*wanted)
+    rows = session.execute(_USAGE_HISTORY, {
+        "serials": list(serials), "registers": list(registers), "reference_ats": list(reference_ats),
+        "reference_rules": list(reference_rules), "history_befores": list(history_befores),
+        "installed_ats": list(installed_ats), "history_days": history_days})
+    return [(StoredRead(row.reference_at, row.reference_value) if row.reference_at else None,
+             StoredRead(row.history_at, row.history_value) if row.history_at else None, row.already_open)
+            for row in rows]
 
 
 _METERS_BY_REFERENCE = sa.text("""
@@ -225,31 +312,34 @@ def unresolved_exceptions(session: Session, serials, start_at: datetime, end_at:
 
 # Meters taken out of an account's connection inside the period (an exchange): their start read and
 # their final read (the reading at removal, start of removed_on in District time).
-_REMOVED_IN_PERIOD = sa.text("""
-    select a.account_id, i.serial,
+_REMOVED_IN_PERIOD = sa.text(f"""
+    select a.account_id, i.serial, m.multiplier, g.register,
            s.value as start_value, s.unit as start_unit, s.read_at as start_read_at, s.raw as start_raw,
            s.quality as start_quality, s.source as start_source,
            f.value as final_value, f.unit as final_unit, f.read_at as final_read_at, f.raw as final_raw,
            f.quality as final_quality, f.source as final_source
     from service_accounts a
     join installations i on i.connection_id = a.connection_id and i.removed_on is not null
+    join meters m on m.serial = i.serial
+    cross join lateral {_REGISTERS_OF_METER} as g(register)
     cross join lateral (select cast(i.removed_on as timestamp) at time zone 'America/Los_Angeles' as removed_at) r
     left join lateral (
         select rr.validated_value as value, rr.unit, rr.read_at, rr.value as raw, rr.quality, rr.source
         from register_reads rr
-        where rr.meter_serial = i.serial and rr.register = 'main' and rr.validated_value is not null
+        where rr.meter_serial = i.serial and rr.register = g.register and rr.validated_value is not null
           and rr.read_at >= i.installed_at and rr.read_at <= greatest(cast(:start_at as timestamptz), i.installed_at)
         order by rr.read_at desc limit 1
     ) s on true
     left join lateral (
         select rr.validated_value as value, rr.unit, rr.read_at, rr.value as raw, rr.quality, rr.source
         from register_reads rr
-        where rr.meter_serial = i.serial and rr.register = 'main' and rr.validated_value is not null
+        where rr.meter_serial = i.serial and rr.register = g.register and rr.validated_value is not null
           and rr.read_at >= i.installed_at and rr.read_at <= r.removed_at
         order by rr.read_at desc limit 1
     ) f on true
     where a.account_id = any(cast(:account_ids as text[]))
       and r.removed_at > cast(:start_at as timestamptz) and r.removed_at < cast(:end_at as timestamptz)
+    order by a.account_id, i.serial, g.register
 """)
 
 
@@ -290,3 +380,96 @@ def consumption_rows(session: Session, account_ids: list[str], start_at: datetim
 
 def latest_reads_on_connection(session: Session, connection_id: str, limit: int):
     return session.execute(_ACCOUNT_READS, {"connection_id": connection_id, "limit": limit}).all()
+
+
+# ---- billing-read estimation (cis_metering/domain/estimation.py): asked only for the few registers concerned
+
+# Per meter register: the latest stored estimate at or before the period start (the next period starts
+# from it) and the one made for this period's end (asked again: the same estimate).
+_BILLING_ESTIMATES = sa.text("""
+    select distinct on (meter_serial, register, read_at = cast(:end_at as timestamptz))
+           estimate_id, meter_serial, register, read_at, value, unit, method, basis, consecutive,
+           read_at = cast(:end_at as timestamptz) as for_this_period
+    from billing_estimates
+    where meter_serial = any(cast(:serials as text[]))
+      and (read_at <= cast(:start_at as timestamptz) or read_at = cast(:end_at as timestamptz))
+    order by meter_serial, register, read_at = cast(:end_at as timestamptz), read_at desc
+""")
+
+
+def billing_estimates(session: Session, serials, start_at: datetime, end_at: datetime) -> tuple[dict, dict]:
+    """({(serial, register): latest estimate at or before start_at}, {(serial, register): estimate at end_at})."""
+    previous, current = {}, {}
+    if not serials:
+        return previous, current
+    for row in session.execute(_BILLING_ESTIMATES, {"serials": sorted(set(serials)), "start_at": start_at,
+                                                    "end_at": end_at}):
+        (current if row.for_this_period else previous)[(row.meter_serial, row.register)] = row
+    return previous, current
+
+
+_FIRST_VALIDATED_AFTER = sa.text("""
+    select q.serial, q.register, f.read_at, f.value, f.unit
+    from unnest(cast(:serials as text[]), cast(:registers as text[]), cast(:ats as timestamptz[]))
+         as q(serial, register, at)
+    join lateral (
+        select rr.read_at, rr.validated_value as value, rr.unit from register_reads rr
+        where rr.meter_serial = q.serial and rr.register = q.register and rr.validated_value is not null
+          and rr.read_at > q.at
+        order by rr.read_at limit 1
+    ) f on true
+""")
+
+
+def first_validated_after(session: Session, wanted: list[tuple[str, str, datetime]]) -> dict:
+    """{(serial, register): the first validated read after the instant given for it}."""
+    if not wanted:
+        return {}
+    serials, registers, ats = zip(*wanted)
+    rows = session.execute(_FIRST_VALIDATED_AFTER, {"serials": list(serials), "registers": list(registers),
+                                                    "ats": list(ats)})
+    return {(row.serial, row.register): row for row in rows}
+
+
+# For each register to estimate: the earliest validated read within the history window before its last
+# actual read, and the validated reads bounding the same period a year earlier (this installation only).
+_ESTIMATION_HISTORY = sa.text("""
+    select q.serial, q.register,
+           h.read_at as history_read_at, h.value as history_value,
+           ls.read_at as last_year_start_at, ls.value as last_year_start_value,
+           le.read_at as last_year_end_at, le.value as last_year_end_value
+    from unnest(cast(:serials as text[]), cast(:registers as text[]), cast(:last_ats as timestamptz[]),
+                cast(:installed_ats as timestamptz[])) as q(serial, register, last_at, installed_at)
+    left join lateral (
+        select rr.read_at, rr.validated_value as value from register_reads rr
+        where rr.meter_serial = q.serial and rr.register = q.register and rr.validated_value is not null
+          and rr.read_at >= greatest(q.last_at - make_interval(days => :history_days), q.installed_at)
+          and rr.read_at < q.last_at
+        order by rr.read_at limit 1
+    ) h on true
+    left join lateral (
+        select rr.read_at, rr.validated_value as value from register_reads rr
+        where rr.meter_serial = q.serial and rr.register = q.register and rr.validated_value is not null
+          and rr.read_at >= q.installed_at and rr.read_at <= cast(:last_year_start as timestamptz)
+        order by rr.read_at desc limit 1
+    ) ls on true
+    left join lateral (
+        select rr.read_at, rr.validated_value as value from register_reads rr
+        where rr.meter_serial = q.serial and rr.register = q.register and rr.validated_value is not null
+          and rr.read_at >= q.installed_at and rr.read_at < cast(:last_year_end as timestamptz)
+        order by rr.read_at desc limit 1
+    ) le on true
+""")
+
+
+def estimation_history(session: Session, wanted: list[tuple[str, str, datetime, datetime]], history_days: int,
+                       last_year_start: datetime, last_year_end: datetime) -> dict:
+    """{(serial, register): row} for (serial, register, last actual read_at, installed_at) tuples."""
+    if not wanted:
+        return {}
+    serials, registers, last_ats, installed_ats = zip(*wanted)
+    rows = session.execute(_ESTIMATION_HISTORY, {
+        "serials": list(serials), "registers": list(registers), "last_ats": list(last_ats),
+        "installed_ats": list(installed_ats), "history_days": history_days,
+        "last_year_start": last_year_start, "last_year_end": last_year_end})
+    return {(row.serial, row.register): row for row in rows}

@@ -7,7 +7,7 @@ gap, no reading going backwards, no jump) is checked in a few passes over the bl
 AMI path validates hundreds of thousands of readings a second.
 """
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from cis_metering.domain.model import UNITS_PER_HCF
@@ -29,6 +29,21 @@ class VeeThresholds:
     continuous_flow_hours: int = 24
     # Gaps of at most this many intervals between two good readings are interpolated.
     max_interpolated_intervals: int = 4
+    # A block is checked against the meter's last stored reading before it when that is this recent.
+    previous_read_lookback_days: int = 35
+    # No use at all for this many days on an open account: stopped meter, bypass or vacancy?
+    zero_consumption_days: int = 7
+    # High/low use: the period's use per day against the meter's own average daily use over
+    # usage_history_days (needing usage_min_history_days of it) before the period.
+    usage_history_days: int = 90
+    usage_min_history_days: int = 14
+    high_use_factor: Decimal = Decimal("3")
+    # Below this daily use nothing is "high" (a home uses 0.2-0.5 HCF a day; a leaking toilet ~0.3 more).
+    high_use_floor_hcf_per_day: Decimal = Decimal("1")
+    low_use_factor: Decimal = Decimal("0.25")
+    # Low use means something over a week or more, on a meter that normally uses at least this much.
+    low_use_min_days: int = 7
+    low_use_min_history_hcf_per_day: Decimal = Decimal("0.1")
 
 
 DEFAULT_THRESHOLDS = VeeThresholds()
@@ -48,6 +63,17 @@ class MeterFacts:
     unit: str
     register_digits: int
     installed_at: datetime | None
+    account_open: bool = False  # an open account takes water through the meter's connection
+    # With no open account: when service ended (the end of the last closed account's closing day).
+    closed_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoredRead:
+    """A validated reading already stored (the reading before a block, or one from its history)."""
+    read_at: datetime
+    value: Decimal
+    interval_data: bool = True  # from the head-end's interval stream (not an install or manual read)
 
 
 def block_hold(block: dict, meter: MeterFacts | None) -> Finding | None:
@@ -158,3 +184,167 @@ def _fill_gaps(readings, validated, findings, limits) -> None:
             findings.append(Finding("gap", index, f"{width} missing interval(s) that cannot be interpolated",
                                     {"first_missing": index, "missing": width}))
         index = end
+
+
+# ---- across batch boundaries and against the meter's history
+
+def extend_with_previous(block: dict, previous: StoredRead | None, limits: VeeThresholds = DEFAULT_THRESHOLDS
+                         ) -> dict | None:
+    """The block with the meter's last stored reading before it put in front (and the intervals
+    missing between them as nulls), so that every rule sees a batch boundary as it would the middle
+    of a block: a split or late batch gets the same findings as one batch. None when the stored
+    reading is not on the block's interval grid or further back than an interpolable gap (the caller
+    then uses boundary_findings)."""
+    if previous is None or not previous.interval_data:
+        return None
+    elapsed = (block["interval_start"] - previous.read_at).total_seconds()
+    intervals, misaligned = divmod(elapsed, block["interval_seconds"])
+    if misaligned or intervals < 1 or intervals - 1 > limits.max_interpolated_intervals:
+        return None
+    return dict(block, interval_start=previous.read_at,
+                values=[str(previous.value)] + [None] * int(intervals - 1) + list(block["values"]))
+
+
+def without_previous(extended: dict, validated: list, findings: list[Finding]) -> tuple[dict, list, list[Finding]]:
+    """Drop the stored reading again: the block now starts with the (interpolated) missing intervals."""
+    block = dict(extended, interval_start=extended["interval_start"] + timedelta(seconds=extended["interval_seconds"]),
+                 values=extended["values"][1:])
+    shifted = [finding if finding.index is None else
+               Finding(finding.rule, finding.index - 1, finding.reason, finding.details, finding.holds)
+               for finding in findings]
+    return block, validated[1:], shifted
+
+
+def boundary_findings(block: dict, previous: StoredRead | None, limits: VeeThresholds = DEFAULT_THRESHOLDS
+                      ) -> list[Finding]:
+    """A stored reading off the block's grid or long before it: a gap in the interval stream is reported
+    (an install or manual read weeks earlier is no gap), and the register must not have gone backwards
+    since (the spike limit would need the interval, so it is not applied)."""
+    if previous is None:
+        return []
+    first = next((i for i, value in enumerate(block["values"]) if value is not None), None)
+    if first is None:
+        return []
+    findings = []
+    missing = int((block["interval_start"] - previous.read_at).total_seconds() // block["interval_seconds"]) - 1
+    if previous.interval_data and missing > limits.max_interpolated_intervals:
+        findings.append(Finding("gap", first, f"{missing} missing interval(s) since the last stored reading "
+                                f"at {previous.read_at.isoformat()} (between batches)",
+                                {"last_stored_at": previous.read_at.isoformat(), "missing": missing}))
+    fall_tolerance = limits.reverse_flow_tolerance_hcf * UNITS_PER_HCF[block["unit"]]
+    reading = Decimal(block["values"][first])
+    if reading - previous.value < -fall_tolerance:
+        findings.append(Finding("reverse_flow", first, "register went backwards since the last stored reading: "
+                                "possible backflow or meter reset",
+                                {"previous": str(previous.value), "previous_at": previous.read_at.isoformat(),
+                                 "reading": str(reading)}))
+    return findings
+
+
+@dataclass(frozen=True)
+class UsageCheck:
+    """What check_usage needs fetched for one block (see usage_checks_needed)."""
+    reference_at: datetime | None  # fetch the reading at or before this instant ...
+    reference_rule: str | None  # ... for this rule (zero_consumption, read_on_inactive_account)
+    history_before: datetime | None  # fetch the earliest reading in the history window before this
+
+
+def usage_checks_needed(block: dict, meter: MeterFacts,
+                        limits: VeeThresholds = DEFAULT_THRESHOLDS) -> UsageCheck | None:
+    """Which history the block's use must be compared with; None for the common case (use neither zero
+    on an open account, nor high enough per day to be high, over a span too short to be low)."""
+    ends = _first_and_last(block["values"])
+    if ends is None:
+        return None
+    (first_index, first), (last_index, last) = ends
+    start = block["interval_start"] + timedelta(seconds=block["interval_seconds"] * first_index)
+    end = block["interval_start"] + timedelta(seconds=block["interval_seconds"] * last_index)
+    days = Decimal((end - start).total_seconds()) / 86400
+    reference_at, reference_rule = None, None
+    if meter.account_open and last == first:
+        reference_at, reference_rule = end - timedelta(days=limits.zero_consumption_days), "zero_consumption"
+    elif not meter.account_open and meter.closed_at is not None and end > meter.closed_at:
+        reference_at, reference_rule = meter.closed_at, "read_on_inactive_account"
+    use_per_day = (last - first) / UNITS_PER_HCF[block["unit"]] / days if days else Decimal(0)
+    history_before = start if days >= 1 and (use_per_day >= limits.high_use_floor_hcf_per_day
+                                             or days >= limits.low_use_min_days) else None
+    if reference_at is None and history_before is None:
+        return None
+    return UsageCheck(reference_at, reference_rule, history_before)
+
+
+def _first_and_last(values: list) -> tuple[tuple[int, Decimal], tuple[int, Decimal]] | None:
+    """The first and last readings present, with their indexes (None with fewer than two). Runs for every
+    block on the AMI path, so it does not convert the readings in between."""
+    first = next((i for i, value in enumerate(values) if value is not None), None)
+    last = next((i for i in range(len(values) - 1, -1, -1) if values[i] is not None), None)
+    if first is None or first == last:
+        return None
+    return (first, Decimal(values[first])), (last, Decimal(values[last]))
+
+
+def check_usage(block: dict, meter: MeterFacts, reference: StoredRead | None, history_from: StoredRead | None,
+                limits: VeeThresholds = DEFAULT_THRESHOLDS) -> list[Finding]:
+    """Zero consumption for zero_consumption_days on an open account; water used after the account
+    closed (possible unauthorized use); high or low use against the meter's own average daily use.
+    Each finding opens a worklist item (an account is held from billing until someone looks) but
+    keeps the reading: it is what the meter showed. `reference` is the reading at or before
+    UsageCheck.reference_at (None when that rule already has an open item for the meter)."""
+    (first_index, first), (last_index, last) = _first_and_last(block["values"])
+    seconds = block["interval_seconds"]
+    start = block["interval_start"] + timedelta(seconds=seconds * first_index)
+    end = block["interval_start"] + timedelta(seconds=seconds * last_index)
+    findings = []
+    if reference is not None and meter.account_open and last == first == reference.value:
+        findings.append(Finding(
+            "zero_consumption", last_index,
+            f"no water used since {reference.read_at.isoformat()} ({limits.zero_consumption_days}+ days) on an open "
+            "account: stopped meter, bypass or vacancy?",
+            {"since": reference.read_at.isoformat(), "reading": str(last), "days": limits.zero_consumption_days}))
+    if reference is not None and not meter.account_open and meter.closed_at is not None:
+        findings += _used_after_closing(block, meter, reference, limits)
+    if history_from is not None:
+        history_days = Decimal((start - history_from.read_at).total_seconds()) / 86400
+        days = Decimal((end - start).total_seconds()) / 86400
+        if history_days >= limits.usage_min_history_days and days:
+            units = UNITS_PER_HCF[block["unit"]]
+            usual = (first - history_from.value) / units / history_days
+            now = (last - first) / units / days
+            finding = _high_or_low(now, usual, days, limits)
+            if finding:
+                rule, reason = finding
+                findings.append(Finding(rule, last_index, reason, {
+                    "use_per_day_hcf": str(now.quantize(Decimal("0.0001"))),
+                    "usual_per_day_hcf": str(usual.quantize(Decimal("0.0001"))),
+                    "days": str(days.quantize(Decimal("0.01"))),
+                    "history_days": str(history_days.quantize(Decimal("0.01"))),
+                    "history_from": history_from.read_at.isoformat(),
+                    "factor": str(limits.high_use_factor if rule == "high_use" else limits.low_use_factor)}))
+    return findings
+
+
+def _used_after_closing(block: dict, meter: MeterFacts, at_closing: StoredRead, limits: VeeThresholds) -> list[Finding]:
+    """The first reading after service ended that shows water used since: someone is taking water
+    through a connection no account is paying for (or a move-in was not recorded)."""
+    tolerance = limits.reverse_flow_tolerance_hcf * UNITS_PER_HCF[block["unit"]]
+    for index, value in enumerate(block["values"]):
+        at = block["interval_start"] + timedelta(seconds=block["interval_seconds"] * index)
+        if value is None or at <= meter.closed_at or Decimal(value) - at_closing.value <= tolerance:
+            continue
+        return [Finding("read_on_inactive_account", index,
+                        f"water used after service ended at {meter.closed_at.isoformat()} with no open account: "
+                        "possible unauthorized use",
+                        {"closed_at": meter.closed_at.isoformat(), "reading_at_closing": str(at_closing.value),
+                         "reading_at_closing_taken": at_closing.read_at.isoformat(), "reading": value})]
+    return []
+
+
+def _high_or_low(now: Decimal, usual: Decimal, days: Decimal, limits: VeeThresholds) -> tuple[str, str] | None:
+    if now >= limits.high_use_floor_hcf_per_day and now > usual * limits.high_use_factor:
+        return "high_use", (f"{now:.4f} HCF/day is more than {limits.high_use_factor} x the meter's usual "
+                            f"{usual:.4f} HCF/day")
+    if (days >= limits.low_use_min_days and usual >= limits.low_use_min_history_hcf_per_day
+            and now < usual * limits.low_use_factor):
+        return "low_use", (f"{now:.4f} HCF/day is less than {limits.low_use_factor} x the meter's usual "
+                           f"{usual:.4f} HCF/day")
+    return None

@@ -8,9 +8,11 @@ WAITING_FOR_FIELD = ("reread_requested", "meter_check_requested")
 STATUS_AFTER = {"accept": "accepted", "edit": "edited", "estimate": "estimated",
                 "request_reread": "reread_requested", "request_meter_check": "meter_check_requested"}
 FIELD_REQUESTS = ("request_reread", "request_meter_check")
+# Findings about a meter over time, not about one reading: accepting one changes no reading.
+NO_READING_RULES = ("prolonged_estimation",)
 
 
-def check_resolvable(status: str, action: str, whole_block: bool) -> None:
+def check_resolvable(status: str, action: str, whole_block: bool, rule: str = "") -> None:
     """Open exceptions take any resolution; one waiting for the field can still be settled from the
     office once the re-read or check comes back. Resolved ones are final (a new finding opens a new one)."""
     if status not in ("open",) + WAITING_FOR_FIELD:
@@ -19,6 +21,9 @@ def check_resolvable(status: str, action: str, whole_block: bool) -> None:
         # An unknown or uninstalled meter's block: fix the inventory and re-send; a field visit may find the meter.
         raise Conflict("this exception holds a whole block (unknown or uninstalled meter, unit mismatch): "
                        "correct the meter record and re-send the readings, or request a meter check")
+    if rule in NO_READING_RULES and action in ("edit", "estimate"):
+        raise Conflict(f"a {rule} exception has no reading to {action}: enter the field read as a manual read, "
+                       "then accept it")
 
 
 def interpolate(at: datetime, before, after) -> Decimal | None:

@@ -1,5 +1,6 @@
 """Metering use cases. Each runs in one unit of work: state and inbox record commit together."""
 from datetime import timedelta
+from decimal import Decimal
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -8,10 +9,12 @@ from sqlalchemy.exc import IntegrityError
 from cis_metering.adapters import interval_store, repository
 from cis_metering.adapters.interval_store import block_end
 from cis_metering.adapters.models import Installation, Meter, RegisterRead, ServiceAccount
-from cis_metering.domain.model import (DISTRICT_ZONE, IN_STOCK, INSTALLED, REMOVED, MeterOnAccount, Read,
-                                       check_fits_register, check_installable, determinant_or_missing,
-                                       period_bounds, start_of_day, to_hcf, worst_quality)
-from cis_metering.domain.vee import DEFAULT_THRESHOLDS, Finding, VeeThresholds, block_hold, validate_block
+from cis_metering.domain.determinants import MeterOnAccount, RegisterPeriod, determinant_or_missing, worst_quality
+from cis_metering.domain.model import (DISTRICT_ZONE, IN_STOCK, INSTALLED, REMOVED, Read, check_fits_register,
+                                       check_installable, period_bounds, start_of_day, to_hcf)
+from cis_metering.domain.vee import (DEFAULT_THRESHOLDS, Finding, VeeThresholds, block_hold, boundary_findings,
+                                     check_usage, extend_with_previous, usage_checks_needed, validate_block,
+                                     without_previous)
 from cis_runtime.errors import Conflict, InvalidInput, NotFound
 
 ACCOUNT_READS_SHOWN = 100
@@ -99,6 +102,14 @@ def _store_exchange_read(uow, meter, at, value, source: str) -> None:
         raise Conflict(f"meter {meter.serial} already has a reading of {stored.value} at {at.isoformat()}")
 
 
+def record_account_closed(uow, payload: dict) -> None:
+    """Service on the account ended on closed_on: from then on, water used through its connection with
+    no open account is raised as possible unauthorized use (VEE rule read_on_inactive_account)."""
+    uow.session.execute(sa.update(ServiceAccount).where(ServiceAccount.account_id == payload["account_id"])
+                        .values(status="closed", closed_on=payload["closed_on"]))
+    uow.commit()
+
+
 def record_account_opened(uow, payload: dict) -> None:
     """Remember which connection the account takes water through (the caller recorded the inbox)."""
     uow.session.execute(insert(ServiceAccount).values(
@@ -158,16 +169,26 @@ def store_blocks(uow, batch_id: str, blocks: list[dict], limits: VeeThresholds =
     repository.ensure_partitions(uow.session.get_bind(),
                                  {block["interval_start"] for block in blocks} | {block_end(b) for b in blocks})
     meters = repository.meter_facts(uow.session, [block["meter_serial"] for block in blocks])
-    staged, exceptions = [], []
+    staged, exceptions, usage = [], [], []
+    accepted = []
     for block in blocks:
         meter = meters.get(block["meter_serial"])
         held = block_hold(block, meter)
         if held:
             exceptions.append(exception_row(batch_id, block, held))
-            continue
-        validated, findings = validate_block(block, meter, limits)
+        else:
+            accepted.append((block, meter))
+    previous = repository.previous_reads(uow.session, [block for block, _ in accepted],
+                                         limits.previous_read_lookback_days)
+    for block, meter in accepted:
+        before = previous.get((block["meter_serial"], block["register"], block["interval_start"]))
+        block, validated, findings, seen = validate_across_boundary(block, meter, before, limits)
         staged.append((block, validated))
         exceptions += [exception_row(batch_id, block, finding) for finding in findings]
+        need = usage_checks_needed(seen, meter, limits)
+        if need:
+            usage.append((block, seen, meter, need))
+    exceptions += _usage_findings(uow, batch_id, usage, limits)
     stored = 0
     if staged:
         interval_store.stage_blocks(uow.session, staged)
@@ -178,6 +199,39 @@ def store_blocks(uow, batch_id: str, blocks: list[dict], limits: VeeThresholds =
     repository.set_batch_counts(uow.session, batch_id, stored, len(exceptions))
     emit_alerts(uow, [row for row in exceptions if row["rule"] in ALERT_KINDS])
     return stored, len(exceptions)
+
+
+def validate_across_boundary(block: dict, meter, before, limits: VeeThresholds = DEFAULT_THRESHOLDS):
+    """VEE of a block as if the meter's last stored reading before it were part of it, so that a batch
+    boundary is checked like the middle of a block. Returns (block to store - which may now begin with
+    interpolated intervals between the stored reading and it -, validated readings, findings, and the
+    readings the checks saw, stored reading included)."""
+    extended = extend_with_previous(block, before, limits)
+    if extended is not None:
+        validated, findings = validate_block(extended, meter, limits)
+        block, validated, findings = without_previous(extended, validated, findings)
+        return block, validated, findings, extended
+    validated, findings = validate_block(block, meter, limits)
+    crossing = boundary_findings(block, before, limits)
+    for finding in crossing:
+        if finding.rule == "reverse_flow":
+            validated[finding.index] = None
+    return block, validated, crossing + findings, block
+
+
+def _usage_findings(uow, batch_id, usage: list, limits: VeeThresholds) -> list[dict]:
+    """Zero consumption and high/low use, for the few blocks whose use calls for a look at history."""
+    history = repository.usage_history(uow.session, [
+        (block["meter_serial"], block["register"], need.reference_at, need.reference_rule, need.history_before,
+         meter.installed_at) for block, _, meter, need in usage], limits.usage_history_days)
+    rows = []
+    for (block, seen, meter, need), (reference, history_from, already_open) in zip(usage, history):
+        for finding in check_usage(seen, meter, None if already_open else reference, history_from, limits):
+            # `seen` may start with the stored reading: count the index from the stored block's end.
+            index = len(block["values"]) - (len(seen["values"]) - finding.index)
+            rows.append(exception_row(batch_id, block, Finding(finding.rule, index, finding.reason, finding.details,
+                                                               finding.holds)))
+    return rows
 
 
 # Findings that someone should act on before the next bill: operations reads these alerts.
@@ -233,8 +287,8 @@ def _hold_reason(read: dict, meter) -> tuple[str, str] | None:
 def get_consumption(uow, request: dict) -> dict:
     start_at, end_at = period_bounds(request["period_start"], request["period_end"])
     determinants, missing = [], []
-    for row in repository.consumption_rows(uow.session, request["account_ids"], start_at, end_at):
-        determinant, gap = determinant_or_missing(_meter_on_account(row), end_at)
+    for rows in rows_by_account(repository.consumption_rows(uow.session, request["account_ids"], start_at, end_at)):
+        determinant, gap = determinant_or_missing(_meter_on_account(rows), end_at)
         if determinant:
             determinants.append(determinant)
         else:
@@ -246,28 +300,41 @@ def get_determinants(uow, request: dict) -> dict:
     """v2: like get_consumption, plus each determinant's quality and source reads, and accounts whose
     meter has unresolved read exceptions in the period held back (reported, not billed silently)."""
     start_at, end_at = period_bounds(request["period_start"], request["period_end"])
-    found = repository.consumption_rows(uow.session, request["account_ids"], start_at, end_at)
-    unresolved = repository.unresolved_exceptions(uow.session, [row.serial for row in found if row.serial],
+    found = rows_by_account(repository.consumption_rows(uow.session, request["account_ids"], start_at, end_at))
+    unresolved = repository.unresolved_exceptions(uow.session, [rows[0].serial for rows in found if rows[0].serial],
                                                   start_at, end_at)
     determinants, held, missing = [], [], []
-    for row in found:
+    for rows in found:
+        row = rows[0]
         if row.serial in unresolved:
             exception_ids, rules = unresolved[row.serial]
             held.append({"account_id": row.account_id, "meter_serial": row.serial, "exception_ids": exception_ids,
                          "reason": f"{len(exception_ids)} unresolved read exception(s) in the period: {rules}"})
             continue
-        determinant, gap = determinant_or_missing(_meter_on_account(row), end_at)
+        determinant, gap = determinant_or_missing(_meter_on_account(rows), end_at)
         if gap:
             missing.append(gap)
             continue
-        start, end = _source_read(row, "start"), _source_read(row, "end")
-        determinant.update(quality=worst_quality(start["quality"], end["quality"]), source_reads=[start, end])
+        source_reads = [source_read(register_row, which) for register_row in rows for which in ("start", "end")]
+        determinant.update(quality=worst_quality(*(read["quality"] for read in source_reads)),
+                           source_reads=source_reads)
         determinants.append(determinant)
-    _add_meters_removed_in_period(uow, determinants, start_at, end_at)
+    add_meters_removed_in_period(uow, determinants, start_at, end_at)
     return {"determinants": determinants, "held": held, "missing": missing}
 
 
-def _add_meters_removed_in_period(uow, determinants: list[dict], start_at, end_at) -> None:
+def rows_by_account(rows) -> list[list]:
+    """The query's rows (one per account and register, ordered by account) grouped per account."""
+    grouped: list[list] = []
+    for row in rows:
+        if grouped and grouped[-1][0].account_id == row.account_id:
+            grouped[-1].append(row)
+        else:
+            grouped.append([row])
+    return grouped
+
+
+def add_meters_removed_in_period(uow, determinants: list[dict], start_at, end_at) -> None:
     """An exchange inside the period: the old meter's use up to its final read is added, so nothing
     is lost between its register closing and the new one opening."""
     by_account = {d["account_id"]: d for d in determinants}
@@ -275,26 +342,31 @@ def _add_meters_removed_in_period(uow, determinants: list[dict], start_at, end_a
         if row.start_read_at is None or row.final_read_at is None or row.final_read_at <= row.start_read_at:
             continue
         determinant = by_account[row.account_id]
-        start, final = _source_read(row, "start"), _source_read(row, "final")
-        determinant["consumption"] += to_hcf(row.final_value, row.final_unit) - to_hcf(row.start_value,
-                                                                                       row.start_unit)
+        start, final = source_read(row, "start"), source_read(row, "final")
+        advance = to_hcf(row.final_value, row.final_unit) - to_hcf(row.start_value, row.start_unit)
+        determinant["consumption"] += advance if row.multiplier == 1 else advance * row.multiplier
         determinant["source_reads"] = [start, final] + determinant["source_reads"]
         determinant["quality"] = worst_quality(determinant["quality"], start["quality"], final["quality"])
 
 
-def _source_read(row, which: str) -> dict:
+def source_read(row, which: str) -> dict:
     return {"read_at": getattr(row, f"{which}_read_at").astimezone(DISTRICT_ZONE),
             "value": getattr(row, f"{which}_raw"), "validated_value": getattr(row, f"{which}_value"),
             "unit": getattr(row, f"{which}_unit"), "quality": getattr(row, f"{which}_quality"),
-            "source": getattr(row, f"{which}_source")}
+            "source": getattr(row, f"{which}_source"), "register": row.register}
 
 
-def _meter_on_account(row) -> MeterOnAccount:
+def _meter_on_account(rows) -> MeterOnAccount:
+    registers = []
+    for row in rows:
+        registers.append(RegisterPeriod(
+            row.register, Read(row.start_value, row.start_unit, row.start_read_at) if row.start_read_at else None,
+            Read(row.end_value, row.end_unit, row.end_read_at) if row.end_read_at else None))
+    row = rows[0]
     return MeterOnAccount(
         account_id=row.account_id, known_account=row.known_account, meter_serial=row.serial,
         meter_size=row.size, installed_at=row.installed_at,
-        start=Read(row.start_value, row.start_unit, row.start_read_at) if row.start_read_at else None,
-        end=Read(row.end_value, row.end_unit, row.end_read_at) if row.end_read_at else None)
+        multiplier=row.multiplier if row.multiplier is not None else Decimal(1), registers=tuple(registers))
 
 
 def account_meter_reads(uow, account_id: str) -> dict:

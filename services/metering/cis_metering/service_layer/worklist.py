@@ -7,7 +7,8 @@ import sqlalchemy as sa
 from cis_metering.adapters.models import (Installation, Meter, ReadException, ReadExceptionResolution, RegisterRead,
                                           ServiceAccount)
 from cis_metering.domain.model import DISTRICT_ZONE
-from cis_metering.domain.worklist import STATUS_AFTER, WAITING_FOR_FIELD, check_resolvable, interpolate
+from cis_metering.domain.worklist import (NO_READING_RULES, STATUS_AFTER, WAITING_FOR_FIELD, check_resolvable,
+                                          interpolate)
 from cis_runtime.errors import Conflict, NotFound
 
 UNRESOLVED = ("open",) + WAITING_FOR_FIELD
@@ -33,11 +34,14 @@ def resolve_read_exception(uow, request: dict) -> dict:
     if item is None:
         raise NotFound("read exception", request["exception_id"])
     action = request["action"]
-    check_resolvable(item.status, action, whole_block=item.details is not None and "values" in item.details)
+    check_resolvable(item.status, action, whole_block=item.details is not None and "values" in item.details,
+                     rule=item.rule)
     reading = _held_reading(uow, item)
     old_value = reading.validated_value if reading is not None and reading.validated_value is not None else item.value
     new_value, work_order_id = None, None
-    if action == "accept":
+    if action == "accept" and item.rule in NO_READING_RULES:
+        pass  # acknowledged (the field check was done): no reading changes
+    elif action == "accept":
         new_value = item.value
         _set_reading(uow, item, reading, raw=item.value, validated=item.value, quality="actual")
     elif action == "edit":
@@ -50,7 +54,7 @@ def resolve_read_exception(uow, request: dict) -> dict:
                            "edit it or request a re-read")
         _set_reading(uow, item, reading, raw=item.value, validated=new_value, quality="estimated")
     else:
-        work_order_id = _request_field_work(uow, item, request)
+        work_order_id = request_field_work(uow, item, request)
     resolution = ReadExceptionResolution(
         exception_id=item.exception_id, action=action, resolved_by=request["resolved_by"], resolved_on=uow.today(),
         reason=request["reason"], old_value=old_value, new_value=new_value, old_status=item.status,
@@ -95,7 +99,7 @@ def _neighbours(uow, item: ReadException):
     return nearest(before=True), nearest(before=False)
 
 
-def _request_field_work(uow, item: ReadException, request: dict) -> str:
+def request_field_work(uow, item: ReadException, request: dict) -> str:
     where = uow.session.execute(
         sa.select(Meter.size, Meter.meter_type, Meter.ami_endpoint_id, Installation.connection_id,
                   ServiceAccount.account_id, ServiceAccount.service_address, ServiceAccount.apn)

@@ -29,10 +29,12 @@ class Contact(Base):
 class Delivery(Base):
     """One notice for one source event; the unique key is what stops a second email on redelivery."""
     __tablename__ = "deliveries"
-    __table_args__ = (sa.UniqueConstraint("source_message_id", "kind", name="deliveries_one_per_source"),)
+    __table_args__ = (sa.UniqueConstraint("source_message_id", "kind", "channel", name="deliveries_one_per_source"),)
     delivery_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
     account_id: Mapped[str] = mapped_column(sa.Text, index=True)
     kind: Mapped[str] = mapped_column(sa.Text)
+    channel: Mapped[str] = mapped_column(sa.Text, server_default="email", default="email")  # email | mail | posted
+    document: Mapped[str | None] = mapped_column(sa.Text)  # the printed letter's name in the mail-house drop
     source_message_id: Mapped[str] = mapped_column(sa.Text)
     recipient: Mapped[str | None] = mapped_column(sa.Text)
     subject: Mapped[str] = mapped_column(sa.Text)

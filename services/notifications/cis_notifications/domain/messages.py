@@ -1,12 +1,14 @@
-"""The emails the District sends, composed from plain data (no framework, no I/O).
+"""The emails and printed notices the District sends, composed from plain data (no framework, no I/O).
 
 English only for now; SB 998 (H&S 116906) requires the collections policy in English, Spanish,
 Chinese, Tagalog, Vietnamese and Korean: translated templates keyed by preferred_language are
-later work, as is the mailed letter for customers without an email address.
+later work. Collections notices are also printed (`printed_notice`) for the mail house; bill and
+past-due notices are still email only.
 """
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from html import escape
 from string import Template
 
 BILL_NOTICE = "bill_notice"
@@ -138,3 +140,44 @@ def _iso(day: date | str) -> str:
 
 def next_identifier(prefix: str, sequence_value: int) -> str:
     return f"{prefix}{sequence_value:07d}"
+
+
+# --- printed notices (the mailed letter, the door hanger) ------------------------------------------
+
+PRINTED_PAGE = Template("""\
+<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>$title</title>
+<style>
+  @page { size: letter; margin: 0.75in; }
+  body { font-family: Georgia, "Times New Roman", serif; font-size: 12pt; line-height: 1.4; max-width: 7in; }
+  .address { margin: 0.5in 0 0.4in; white-space: pre-line; }
+  h1 { font-size: 15pt; }
+  p { margin: 0 0 0.6em; }
+  .cut { border-top: 1px dashed #000; margin-top: 0.4in; padding-top: 0.1in; font-size: 9pt; }
+</style>
+</head>
+<body>
+<div class="address">$addressee
+$address</div>
+<h1>$title</h1>
+$paragraphs
+<p class="cut">Account $account_id &middot; notice $notice_id &middot; $citation</p>
+</body>
+</html>
+""")
+
+
+def printed_notice(contact: Contact, notice: dict) -> str:
+    """The notice as a self-contained printable page (US letter): the same items as the email, addressed
+    to the addressee at the address the request names (the customer, "Occupant", the residents)."""
+    email = collection_notice(contact, notice)
+    body = email.body.split("\n", 3)[3]  # the email's own "To:" lines are the printed address block
+    paragraphs = "\n".join(f"<p>{escape(block, quote=False).replace(chr(10), '<br>')}</p>"
+                           for block in body.strip().split("\n\n") if block.strip())
+    return PRINTED_PAGE.substitute(
+        title=escape(email.subject), addressee=escape(notice["addressee"]), address=escape(notice["address"]),
+        paragraphs=paragraphs, account_id=escape(contact.account_id), notice_id=escape(notice["notice_id"]),
+        citation=escape(notice["rule"]["citation"]))

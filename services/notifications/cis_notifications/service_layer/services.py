@@ -5,12 +5,17 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
+from cis_notifications.adapters.mail_house import MailHouse, PrintedDocument
 from cis_notifications.adapters.models import Contact, Delivery, ids
 from cis_notifications.domain.messages import (BILL_NOTICE, PAST_DUE_NOTICE, Email, bill_notice, next_identifier,
                                                past_due_notice)
 from cis_notifications.domain import messages
 
 DONE = ("sent", "no_address")  # statuses after which a notice is never attempted again
+NOTICE_DISPATCHED = "notifications.notice_dispatched.v1"
+# Addressed to the customer, so also emailed when there is an address; the Occupant copy and the
+# tenant notice are for the people living at the service address, on paper only.
+EMAILED_TOO = ("shutoff_notice", "forty_eight_hour_notice", "plan_default_final_notice")
 
 
 class ContactUnknown(Exception):
@@ -44,35 +49,73 @@ def send_past_due_notice(uow, mailer, source_message_id: str, notice: dict) -> N
              lambda contact: past_due_notice(contact, notice))
 
 
-def send_collection_notice(uow, mailer, source_message_id: str, notice: dict) -> None:
-    """Shutoff, Occupant, tenant, 48-hour and plan-default notices, each kind recorded as its own delivery.
-    Email only for now: the mailed letter and the door hanger are printed from the same request (next step)."""
-    _deliver(uow, mailer, notice["kind"], source_message_id, notice["account_id"],
-             lambda contact: messages.collection_notice(contact, notice))
+def print_collection_notice(uow, mail_house: MailHouse, source_message_id: str, notice: dict) -> None:
+    """Shutoff, Occupant, tenant, 48-hour and plan-default notices on paper. A mailed notice is printed into
+    the mail-house drop and reported mailed that business day (notifications.notice_dispatched.v1): the
+    law's periods count from the mailing. A notice to post is printed as a door hanger for field staff (the
+    posting itself is reported by operations to collections)."""
+    kind, account_id = notice["kind"], notice["account_id"]
+    channel = "mail" if notice["delivery"] == "mail" else "posted"
+    if _previous_status(uow, source_message_id, kind, channel) in DONE:
+        return
+    contact, today = _contact(uow, account_id), uow.today()
+    document = mail_house.drop(PrintedDocument(
+        notice["notice_id"], account_id, kind, "mail" if channel == "mail" else "door_hanger",
+        notice["addressee"], notice["address"], messages.printed_notice(contact, notice)), today)
+    _record(uow, {"account_id": account_id, "kind": kind, "channel": channel, "document": document,
+                  "source_message_id": source_message_id, "recipient": f"{notice['addressee']}, {notice['address']}",
+                  "subject": messages.collection_notice(contact, notice).subject, "status": "sent", "error": None})
+    if channel == "mail":
+        _dispatched(uow, notice, "mail", today, notice["addressee"], notice["address"], document)
 
 
-def _deliver(uow, mailer, kind: str, source_message_id: str, account_id: str, compose) -> None:
-    """Send the notice unless this source event already produced one, and record the outcome.
+def email_collection_notice(uow, mailer, source_message_id: str, notice: dict) -> None:
+    """The customer's own notices are also emailed (a courtesy copy: the law counts the mailed one). Sent
+    by a consumer of its own, so a relay that keeps refusing never holds up the letter."""
+    if notice["kind"] not in EMAILED_TOO:
+        return
+    if _deliver(uow, mailer, notice["kind"], source_message_id, notice["account_id"],
+                lambda contact: messages.collection_notice(contact, notice)):
+        contact = _contact(uow, notice["account_id"])
+        _dispatched(uow, notice, "email", uow.today(), contact.name, contact.email, None)
+
+
+def _dispatched(uow, notice: dict, channel: str, day, addressee: str, address: str, document: str | None) -> None:
+    uow.emit(NOTICE_DISPATCHED, {
+        "dispatch_id": f"{notice['notice_id']}-{channel}", "notice_id": notice["notice_id"],
+        "account_id": notice["account_id"], "notice_kind": notice["kind"], "channel": channel, "dispatched_on": day,
+        "addressee": addressee, "address": address, "document": document})
+
+
+def _contact(uow, account_id: str) -> messages.Contact:
+    contact = uow.session.get(Contact, account_id)
+    if contact is None:
+        raise ContactUnknown(f"no contact yet for account {account_id}")
+    return messages.Contact(contact.account_id, contact.customer_name, contact.email)
+
+
+def _deliver(uow, mailer, kind: str, source_message_id: str, account_id: str, compose) -> bool:
+    """Email the notice unless this source event already produced one, and record the outcome;
+    True when it was sent now.
 
     The email goes out before the commit: if the commit then failed, a retry would send it again
     (at least once, never lost).
     """
-    if _previous_status(uow, source_message_id, kind) in DONE:
-        return
-    contact = uow.session.get(Contact, account_id)
-    if contact is None:
-        raise ContactUnknown(f"no contact yet for account {account_id}")
-    email: Email = compose(messages.Contact(contact.account_id, contact.customer_name, contact.email))
-    delivery = {"account_id": account_id, "kind": kind, "source_message_id": source_message_id,
-                "recipient": contact.email, "subject": email.subject}
+    if _previous_status(uow, source_message_id, kind, "email") in DONE:
+        return False
+    contact = _contact(uow, account_id)
+    email: Email = compose(contact)
+    delivery = {"account_id": account_id, "kind": kind, "channel": "email", "document": None,
+                "source_message_id": source_message_id, "recipient": contact.email, "subject": email.subject}
     if not contact.email:
         _record(uow, {**delivery, "status": "no_address", "error": None})
-        return
+        return False
     try:
         mailer.send(contact.email, email.subject, email.body)
     except (smtplib.SMTPException, OSError) as exc:
         raise DeliveryFailed(delivery, f"{type(exc).__name__}: {exc}") from exc
     _record(uow, {**delivery, "status": "sent", "error": None})
+    return True
 
 
 def record_failed_delivery(uow, failure: DeliveryFailed) -> None:
@@ -80,9 +123,9 @@ def record_failed_delivery(uow, failure: DeliveryFailed) -> None:
     _record(uow, failure.delivery)
 
 
-def _previous_status(uow, source_message_id: str, kind: str) -> str | None:
+def _previous_status(uow, source_message_id: str, kind: str, channel: str) -> str | None:
     return uow.session.scalar(sa.select(Delivery.status).where(
-        Delivery.source_message_id == source_message_id, Delivery.kind == kind))
+        Delivery.source_message_id == source_message_id, Delivery.kind == kind, Delivery.channel == channel))
 
 
 def _record(uow, delivery: dict) -> None:
