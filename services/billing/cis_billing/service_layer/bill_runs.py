@@ -145,9 +145,12 @@ class RunPeriod:
 
 
 def _fix_accounts(uow, run: BillRun) -> None:
-    """The run covers the cycle's accounts open by the period's end, as they are now."""
+    """The run covers the cycle's accounts in service during the period, as they are now: open
+    ones opened by its end, and ones closed inside it (their closing bill)."""
+    in_service = sa.or_(Account.status == "open",
+                        sa.and_(Account.status == "closed", Account.closed_on >= run.period_start))
     population = sa.select(sa.literal(run.run_id), Account.account_id).where(
-        Account.bill_cycle == run.cycle, Account.status == "open", Account.opened_on <= run.period_end)
+        Account.bill_cycle == run.cycle, in_service, Account.opened_on <= run.period_end)
     uow.session.execute(insert(RUN_ACCOUNTS).from_select(["run_id", "account_id"], population)
                         .on_conflict_do_nothing())
     run.status = "running"
@@ -159,22 +162,32 @@ class AccountToBill:
     customer_class: str
     dwelling_units: int = 1
     attributes: dict | None = None
+    opened_on: date | None = None
+    closed_on: date | None = None
+
+    def service_period(self, period: Period) -> Period:
+        """The days of `period` the account had service: an opening or closing bill is prorated."""
+        start = max(period.start, self.opened_on) if self.opened_on else period.start
+        end = min(period.end, self.closed_on) if self.closed_on else period.end
+        return period if (start, end) == (period.start, period.end) else Period(start, end)
 
 
 class RunTariffs:
-    """The stored tariffs compiled once per customer class for the run's period."""
+    """The stored tariffs compiled once per customer class and service period (the run's period,
+    or an opening/closing account's part of it)."""
 
     def __init__(self, tariffs: list[Tariff], period: Period):
         self.tariffs, self.period = tariffs, period
-        self._plans: dict[str, BillPlan | CannotBill] = {}
+        self._plans: dict[tuple[str, Period], BillPlan | CannotBill] = {}
 
-    def plan(self, customer_class: str) -> BillPlan:
-        if customer_class not in self._plans:
+    def plan(self, customer_class: str, period: Period | None = None) -> BillPlan:
+        key = (customer_class, period or self.period)
+        if key not in self._plans:
             try:
-                self._plans[customer_class] = BillPlan(self.tariffs, customer_class, self.period)
+                self._plans[key] = BillPlan(self.tariffs, *key)
             except CannotBill as reason:
-                self._plans[customer_class] = reason
-        found = self._plans[customer_class]
+                self._plans[key] = reason
+        found = self._plans[key]
         if isinstance(found, CannotBill):
             raise found
         return found
@@ -191,7 +204,8 @@ def _accounts_to_bill(uow_factory, run: RunPeriod, after: str) -> list[AccountTo
         Bill.period_end == run.period_end, Bill.bill_run_id == run.run_id)
     with uow_factory() as uow:
         rows = uow.session.execute(
-            sa.select(Account.account_id, Account.customer_class, Account.dwelling_units, Account.attributes)
+            sa.select(Account.account_id, Account.customer_class, Account.dwelling_units, Account.attributes,
+                      Account.opened_on, Account.closed_on)
             .join(BillRunAccount, BillRunAccount.account_id == Account.account_id)
             .where(BillRunAccount.run_id == run.run_id, BillRunAccount.outcome.is_(None),
                    BillRunAccount.account_id > after, ~billed.exists())
@@ -268,7 +282,7 @@ def draft_bill(account: AccountToBill, tariffs: RunTariffs, consumption: Consump
         raise CannotBill(consumption.missing.get(account.account_id, "metering returned no determinants"))
     attributes = account_attributes(account.customer_class, determinant["meter_size"], account.dwelling_units,
                                     account.attributes or {})
-    lines = tariffs.plan(account.customer_class).lines(
+    lines = tariffs.plan(account.customer_class, account.service_period(tariffs.period)).lines(
         attributes, Determinants(determinant["consumption"], determinant["unit"]))
     return DraftBill(account.account_id, lines)
 
