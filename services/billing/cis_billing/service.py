@@ -124,6 +124,6 @@ class Service(BusinessClockRpc):
         outbox relay waits while a run works, then publishes its bill_issued events."""
         try:
             with self.outbox.held():
-                bill_runs.execute_due_bill_runs(self.db, self.metering.get_consumption)
+                bill_runs.execute_due_bill_runs(self.db, self.metering.billing_determinants)
         except Exception:  # metering down or slow: the run stays open and the next tick retries
             log.exception("bill run execution interrupted; will retry")

@@ -23,10 +23,11 @@ class Killed(BaseException):
 
 
 def metering_answer(request: dict) -> dict:
-    return {"missing": [], "determinants": [
+    return {"missing": [], "held": [], "determinants": [
         {"account_id": a, "meter_serial": f"M-{a}", "meter_size": "5/8", "start_read": "100",
          "start_read_at": "2026-03-01T08:00:00-08:00", "end_read": "112", "end_read_at": "2026-03-31T08:00:00-07:00",
-         "consumption": "12", "unit": "HCF", "quality": "actual"} for a in request["account_ids"]]}
+         "consumption": "12", "unit": "HCF", "quality": "actual", "source_reads": [], "estimates": [], "true_ups": []}
+        for a in request["account_ids"]]}
 
 
 @pytest.fixture

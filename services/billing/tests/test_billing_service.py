@@ -1,8 +1,9 @@
 """Billing through its entrypoints on real RabbitMQ and PostgreSQL.
 
 Metering is outside this service: most bill-run tests get determinants from a tiny nameko
-service named "metering" in this process that answers get_consumption with fixed readings;
-one runs the real metering service from meter installation and an AMI read to the bill.
+service named "metering" in this process that answers with fixed readings;
+one runs the real metering service from meter installation and an AMI read to the bill. The bill
+run asks metering.billing_determinants (v3).
 """
 import copy
 import importlib
@@ -33,12 +34,19 @@ class FakeMetering:
     missing: dict[str, str] = {}
 
     @rpc_entrypoint
-    def get_consumption(self, request):
+    def get_consumption(self, request):  # v1: what the Prop 218 report asks
         asked = set(request["account_ids"])
         return {
             "determinants": [_determinant(a, hcf) for a, hcf in self.consumption.items() if a in asked],
             "missing": [{"account_id": a, "reason": r} for a, r in self.missing.items() if a in asked],
         }
+
+    @rpc_entrypoint
+    def billing_determinants(self, request):  # v3: what the bill run asks
+        answer = self.get_consumption(request)
+        for determinant in answer["determinants"]:
+            determinant.update(source_reads=[], estimates=[], true_ups=[])
+        return {**answer, "held": []}
 
 
 def _determinant(account_id: str, hcf: str) -> dict:

@@ -14,10 +14,11 @@ MARCH = {"cycle": "1", "period_start": date(2026, 3, 1), "period_end": date(2026
 
 
 def metering_answer(request: dict) -> dict:
-    return {"missing": [], "determinants": [
+    return {"missing": [], "held": [], "determinants": [
         {"account_id": a, "meter_serial": f"M-{a}", "meter_size": "5/8", "start_read": "100",
          "start_read_at": "2026-03-01T08:00:00-08:00", "end_read": "112", "end_read_at": "2026-03-31T08:00:00-07:00",
-         "consumption": "12", "unit": "HCF", "quality": "actual"} for a in request["account_ids"]]}
+         "consumption": "12", "unit": "HCF", "quality": "actual", "source_reads": [], "estimates": [], "true_ups": []}
+        for a in request["account_ids"]]}
 
 
 def open_account(uow, account_id: str, opened_on: date) -> None:

@@ -106,7 +106,7 @@ class Service(BusinessClockRpc):
         with self.db() as uow:
             result = billing_determinants.get_billing_determinants(
                 uow, load_request("metering.consumption_request.v3", request))
-        return contract("metering.consumption_response.v3").schema().dump(result)
+        return dumper("metering.consumption_response.v3")(result)  # compiled: 10,000 determinants a call
 
     @rpc
     def account_meter_reads(self, account_id):

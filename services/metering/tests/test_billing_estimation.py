@@ -156,6 +156,8 @@ def test_prolonged_estimation_requests_a_meter_check_and_holds_the_next_period(r
     # hour short of 31 days (clocks went forward on 8 March): 30.96 days.
     assert [e["value"] for e in estimates] == ["121.00", "149.00", "179.96"]
     assert [e["prolonged_estimation_exception_id"] is not None for e in estimates] == [False, False, True]
+    again = determinants(rpc, "2026-03-01", "2026-03-31", "A1")["determinants"][0]["estimates"][0]
+    assert again == estimates[2]  # asked again: the same estimate, naming the same exception
     [item] = rpc.metering.list_read_exceptions({"rule": "prolonged_estimation"})["exceptions"]
     assert (item["status"], item["details"]["consecutive_periods"], item["details"]["limit"]) == (
         "meter_check_requested", 3, 3)

@@ -408,6 +408,18 @@ def billing_estimates(session: Session, serials, start_at: datetime, end_at: dat
     return previous, current
 
 
+_PROLONGED_ESTIMATION_EXCEPTIONS = sa.text("""
+    select cast(details->>'estimate_id' as bigint) as estimate_id, exception_id from read_exceptions
+    where rule = 'prolonged_estimation' and cast(details->>'estimate_id' as bigint) = any(cast(:ids as bigint[]))
+""")
+
+
+def prolonged_estimation_exceptions(session: Session, estimate_ids: list[int]) -> dict[int, int]:
+    """{estimate id: the prolonged estimation exception it raised}."""
+    rows = session.execute(_PROLONGED_ESTIMATION_EXCEPTIONS, {"ids": estimate_ids})
+    return {row.estimate_id: row.exception_id for row in rows}
+
+
 _FIRST_VALIDATED_AFTER = sa.text("""
     select q.serial, q.register, f.read_at, f.value, f.unit
     from unnest(cast(:serials as text[]), cast(:registers as text[]), cast(:ats as timestamptz[]))

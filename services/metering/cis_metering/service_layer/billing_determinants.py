@@ -48,6 +48,7 @@ def get_billing_determinants(uow, request: dict, policy: EstimationPolicy = DEFA
         registers = [] if rows[0].serial in unresolved else [
             _register(row, previous, current, request["estimate_missing_reads"]) for row in rows]
         accounts.append((rows, registers))
+    _prolonged_ids(uow, [r.estimate for _, registers in accounts for r in registers if r.estimate])
     _true_ups(uow, [r for _, registers in accounts for r in registers if r.true_up is not None])
     _estimates(uow, request, policy, start_at, end_at,
                [(rows[0], r) for rows, registers in accounts for r in registers if r.to_estimate])
@@ -112,6 +113,15 @@ def _stored_estimate(estimate, exception_id):
             "prolonged_estimation_exception_id": exception_id}
     return (Read(estimate.value, estimate.unit, estimate.read_at), _estimate_source(estimate, estimate.register),
             view)
+
+
+def _prolonged_ids(uow, estimates: list[dict]) -> None:
+    """Estimates asked for again: the prolonged estimation exception each one raised, if any."""
+    if not estimates:
+        return
+    raised = repository.prolonged_estimation_exceptions(uow.session, [e["estimate_id"] for e in estimates])
+    for estimate in estimates:
+        estimate["prolonged_estimation_exception_id"] = raised.get(estimate["estimate_id"])
 
 
 def _true_ups(uow, registers: list[_Register]) -> None:

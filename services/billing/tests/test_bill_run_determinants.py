@@ -1,0 +1,57 @@
+"""What the bill run bills from metering's billing determinants (v3): an earlier estimate's
+true-up is billed with the period's use; an account metering holds (unresolved read exceptions)
+or cannot measure is reported as a run exception, never billed silently or with zero."""
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from cis_billing.service_layer import bill_runs
+from cis_billing.service_layer.services import record_account_opened
+
+MARCH = {"cycle": "1", "period_start": date(2026, 3, 1), "period_end": date(2026, 3, 31)}
+
+
+def determinant(account_id: str, consumption: str, true_ups: list[str] = ()) -> dict:
+    return {"account_id": account_id, "meter_serial": f"M-{account_id}", "meter_size": "5/8",
+            "start_read": "100", "start_read_at": "2026-03-01T00:00:00-08:00", "end_read": "110",
+            "end_read_at": "2026-03-31T23:00:00-07:00", "consumption": consumption, "unit": "HCF",
+            "quality": "actual", "source_reads": [], "estimates": [],
+            "true_ups": [{"estimate_id": n, "register": "main", "estimated_read_at": "2026-03-01T00:00:00-08:00",
+                          "estimated_value": "100", "actual_value": str(100 + Decimal(d)), "unit": "HCF",
+                          "how_known": "the actual read there", "difference": d} for n, d in enumerate(true_ups)]}
+
+
+def metering_answer(request: dict) -> dict:
+    assert request["estimate_missing_reads"] is True  # the District bills estimates by default
+    return {"determinants": [determinant("A-PLAIN", "10"),
+                             determinant("A-UNDER", "10", true_ups=["2.5"]),     # estimate was 2.5 HCF low
+                             determinant("A-OVER", "10", true_ups=["-3"]),       # estimate was 3 HCF high
+                             determinant("A-CREDIT", "1", true_ups=["-4"])],     # more credit than use
+            "held": [{"account_id": "A-HELD", "meter_serial": "M-A-HELD", "exception_ids": [7],
+                      "reason": "1 unresolved read exception(s) in the period: high_consumption"}],
+            "missing": [{"account_id": "A-NEW", "reason": "no read in the period and no history to estimate from"}]}
+
+
+def test_true_ups_are_billed_with_the_period_and_held_or_unmeasured_accounts_are_exceptions(service_db):
+    uow_factory = service_db("billing")
+    accounts = ["A-PLAIN", "A-UNDER", "A-OVER", "A-CREDIT", "A-HELD", "A-NEW"]
+    with uow_factory() as uow:
+        for account_id in accounts:
+            record_account_opened(uow, {"account_id": account_id, "bill_cycle": "1", "customer_class": "residential",
+                                        "authorized_meter_size": "5/8", "opened_on": date(2025, 7, 1)})
+        uow.commit()
+        run_id = bill_runs.start_bill_run(uow, MARCH)["run_id"]
+
+    bill_runs.execute_bill_run(uow_factory, run_id, metering_answer)
+
+    with uow_factory() as uow:
+        usage = dict(uow.session.execute(sa.text(
+            "select b.account_id, l.quantity from bills b join bill_lines l using (bill_id) "
+            "where l.rule = 'volumetric'")).all())
+        exceptions = {e["account_id"]: e["reason"] for e in bill_runs.get_bill_run(uow, run_id)["exceptions"]}
+    assert usage == {"A-PLAIN": Decimal("10"), "A-UNDER": Decimal("12.5"), "A-OVER": Decimal("7")}
+    assert exceptions == {
+        "A-CREDIT": "negative consumption -3 HCF",
+        "A-HELD": "held by metering: 1 unresolved read exception(s) in the period: high_consumption",
+        "A-NEW": "no read in the period and no history to estimate from"}
