@@ -230,7 +230,7 @@ class BillPreviewSchema(_PeriodSchema):
 
 # --- adjustments: late penalties and staff credits/debits (issue 3) -------------------------
 
-ADJUSTMENT_KINDS = ("late_penalty", "credit", "debit")
+ADJUSTMENT_KINDS = ("late_penalty", "fee", "credit", "debit")  # fee: collections.fee_assessed.v1
 STAFF_ADJUSTMENT_KINDS = ("credit", "debit")
 ADJUSTMENT_REASON_CODES = ("leak_adjustment", "billing_error", "meter_error", "penalty_reversal",
                            "fee_reversal", "courtesy", "returned_payment", "other")
@@ -243,9 +243,10 @@ class AdjustmentLineSchema(Schema):
 
 
 @message("billing.adjustment_posted.v1", EVENT,
-         "A ledger adjustment was posted to an account (a late penalty, a staff credit or debit); bills "
+         "A ledger adjustment was posted to an account (a late penalty, a fee collections assessed, a staff "
+         "credit or debit); bills "
          "are never changed. amount is signed: a charge positive, a credit negative. reference is the "
-         "request_id of a penalty, or the staff reason code.")
+         "request_id of a penalty or a fee, or the staff reason code.")
 class AdjustmentPosted(Schema):
     adjustment_id = fields.String(required=True)
     account_id = fields.String(required=True)

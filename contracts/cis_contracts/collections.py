@@ -1,7 +1,7 @@
 """Contracts of the collections service: past-due notice requests, daily runs, account status."""
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from cis_contracts.fields import Money
+from cis_contracts.fields import Money, require_positive
 from cis_contracts.registry import EVENT, RPC_REQUEST, RPC_RESPONSE, message
 
 ACCOUNT_STATUSES = ("current", "delinquent")
@@ -101,7 +101,9 @@ class ShutoffOrdered(Schema):
 
 @message("collections.reconnect_ordered.v1", EVENT,
          "A work order to restore service (unseal the meter) after payment or an arrangement; cancels the "
-         "shutoff order if the crew has not yet acted on it.",
+         "shutoff order if the crew has not yet acted on it. The fees are for information: the crew collects "
+         "nothing; collections charges one of them through billing (collections.fee_assessed.v1) once "
+         "operations reports the reconnect done, by the time it was done.",
          external_queue="operations.work_orders")
 class ReconnectOrdered(Schema):
     order_id = fields.String(required=True)
@@ -156,6 +158,26 @@ class LatePenaltyRequested(Schema):
     rule = fields.String(required=True)        # the citation or policy that set it
 
 
+FEE_KINDS = ("reconnection",)
+
+
+@message("collections.fee_assessed.v1", EVENT,
+         "Collections charges a fee through billing: a reconnection fee once operations reported the meter "
+         "unsealed (a reconnect never carried out charges nothing), normal or after hours by the time it was "
+         "done, capped for a low-income household (H&S 116914(a)(1)). Billing posts it as a 'fee' adjustment "
+         "(billing.adjustment_posted.v1, reference = request_id); request_id makes a repeat a no-op.")
+class FeeAssessed(Schema):
+    request_id = fields.String(required=True, validate=validate.Length(min=1, max=100))  # "RF-<work_order_id>"
+    account_id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(FEE_KINDS))
+    amount = Money(required=True, validate=require_positive)
+    assessed_on = fields.Date(required=True)
+    after_hours = fields.Boolean(required=True)
+    work_order_id = fields.String(required=True)
+    reason = fields.String(required=True)  # what the customer reads on the statement
+    rule = fields.Nested(RuleRef, required=True)
+
+
 class ScheduledAction(Schema):
     kind = fields.String(required=True)
     on = fields.Date(required=True)
@@ -196,6 +218,32 @@ class WorklistItem(ScheduledAction):
 class Worklist(Schema):
     business_date = fields.Date(required=True)
     items = fields.List(fields.Nested(WorklistItem), required=True)
+
+
+class DueAction(ScheduledAction):
+    why = fields.String(required=True)  # the rule's summary, in words staff can read to the customer
+
+
+class WorklistAccount(Schema):
+    account_id = fields.String(required=True)
+    customer_name = fields.String(required=True)
+    service_address = fields.String(required=True)
+    past_due_amount = Money(required=True)
+    disconnected = fields.Boolean(required=True)
+    shutoff_on = fields.Date(required=True, allow_none=True)  # the earliest lawful shutoff, if one is planned
+    shutoff_set_by = fields.List(fields.Nested(RuleRef), required=True)
+    due = fields.List(fields.Nested(DueAction), required=True)
+    blocked_by = fields.List(fields.Nested(BlockSchema), required=True)
+
+
+@message("collections.worklist.v2", RPC_RESPONSE,
+         "The staff worklist for a business date, by account: what is due (on or before the date), why (the rule, "
+         "its section and what it says), and what blocks a shutoff (appeal, extension, medical certification, "
+         "plan). Accounts with something due come first, then accounts held by a block.",
+         rpc="collections.worklist_v2")
+class WorklistV2(Schema):
+    business_date = fields.Date(required=True)
+    accounts = fields.List(fields.Nested(WorklistAccount), required=True)
 
 
 class _AccountRequest(Schema):

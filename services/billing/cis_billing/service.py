@@ -60,6 +60,15 @@ class Service(BusinessClockRpc):
             adjustments.assess_late_penalty(uow, payload)
             uow.commit()
 
+    @reliable_handler("collections.fee_assessed.v1")
+    def on_fee_assessed(self, envelope, payload):
+        with self.db() as uow:
+            if not uow.first_delivery(envelope["message_id"], "billing.on_fee_assessed",
+                                      "collections.fee_assessed.v1"):
+                return
+            adjustments.post_assessed_fee(uow, payload)
+            uow.commit()
+
     @rpc
     def start_bill_run(self, request):
         with self.db() as uow:

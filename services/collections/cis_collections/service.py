@@ -110,12 +110,15 @@ class Service(BusinessClockRpc):
 
     @rpc
     def worklist(self, business_date=None):
-        try:
-            day = date.fromisoformat(business_date) if business_date else None
-        except (TypeError, ValueError):
-            raise InvalidInput({"business_date": ["Give the date as YYYY-MM-DD."]}) from None
+        day = _business_date(business_date)
         with self.db() as uow:
             return contract("collections.worklist.v1").schema().dump(services.worklist(uow, day))
+
+    @rpc
+    def worklist_v2(self, business_date=None):
+        day = _business_date(business_date)
+        with self.db() as uow:
+            return contract("collections.worklist.v2").schema().dump(services.worklist_by_account(uow, day))
 
     @rpc
     def record_appeal(self, request):
@@ -196,3 +199,10 @@ class Service(BusinessClockRpc):
 def _check_account_id(account_id):
     if not isinstance(account_id, str) or not account_id:
         raise InvalidInput({"account_id": ["Give the account id as a non-empty string."]})
+
+
+def _business_date(business_date) -> date | None:
+    try:
+        return date.fromisoformat(business_date) if business_date else None
+    except (TypeError, ValueError):
+        raise InvalidInput({"business_date": ["Give the date as YYYY-MM-DD."]}) from None

@@ -288,8 +288,34 @@ def test_hsc_116914_a1_low_income_reconnection_fee_caps_adjusted_by_cpi_from_202
     policy = CollectionsPolicy(reconnection_fee_normal_hours=Decimal("45.00"))
     assert reconnection_fee(policy, True, False, 2025, cpi) == Decimal("45.00")  # never above cost
     assert reconnection_fee(CollectionsPolicy(), False, False, 2025, cpi) == Decimal("75.00")
-    with pytest.raises(InvalidInput, match="2025"):
-        low_income_reconnection_cap(False, 2026, cpi)
+    # 2025's annual average not on file yet: 2026 uses 2024's, the lower cap, never above the statute's.
+    assert "2025" not in cpi["annual_average"]
+    assert low_income_reconnection_cap(True, 2026, cpi) == Decimal("184.05")
+    with pytest.raises(InvalidInput, match="before 2021"):
+        low_income_reconnection_cap(False, 2021, {"base_year": 2019, "annual_average": {}})
+
+
+def test_hsc_116914_a1_after_hours_is_outside_operating_hours_or_on_a_closed_day_and_sets_the_fee_rule():
+    from datetime import datetime
+
+    from cis_runtime.clock import DISTRICT_ZONE
+    policy = CollectionsPolicy()  # operating hours 08:00-17:00
+
+    def at(text):
+        return datetime.fromisoformat(text).replace(tzinfo=DISTRICT_ZONE)
+    assert not engine.after_hours(at("2026-06-23T08:00"), CALENDAR, policy)
+    assert engine.after_hours(at("2026-06-23T17:00"), CALENDAR, policy)  # the office has closed
+    assert engine.after_hours(at("2026-06-23T07:59"), CALENDAR, policy)
+    assert engine.after_hours(at("2026-06-19T10:00"), CALENDAR, policy)  # Juneteenth, a legal holiday
+    assert engine.after_hours(at("2026-06-27T10:00"), CALENDAR, policy)  # Saturday
+    assert engine.reconnection_fee_rule(True).citation == "H&S 116914(a)(1)"
+    assert engine.reconnection_fee_rule(False).code == "reconnection_fee"
+    with pytest.raises(InvalidInput) as error:
+        CollectionsPolicy.from_settings({"operating_hours_start": "9am", "operating_hours_end": "08:00"})
+    assert set(error.value.field_errors) == {"operating_hours_start"}
+    with pytest.raises(InvalidInput) as error:
+        CollectionsPolicy.from_settings({"operating_hours_start": "17:00", "operating_hours_end": "08:00"})
+    assert set(error.value.field_errors) == {"operating_hours_end"}
 
 
 # --- counts, write-offs, policy --------------------------------------------------------------------------

@@ -427,3 +427,27 @@ def test_gov_60373_a_door_hanger_the_crew_could_not_post_is_ordered_again(collec
     assert (second["post_on"].isoformat(), second["notice_kind"]) == ("2026-06-18", "forty_eight_hour_notice")
     run_on(collections, "2026-06-23")
     assert outbox(SHUTOFF_ORDERED) == []  # nothing posted yet: no 48-hour notice, no shutoff
+
+
+def test_gov_60373_the_worklist_by_account_says_what_is_due_why_and_what_blocks_a_shutoff(collections, publish):
+    open_account(publish, mailing_address=dict(get(ACCOUNT_OPENED).examples()[0]["service_address"]))
+    receive_bill(publish)
+    run_on(collections, "2026-04-24", "2026-05-26")
+    mail_house_mails(publish, *outbox(COLLECTION_NOTICE), on="2026-05-26")
+    collections.set_business_date("2026-06-17")
+    [entry] = collections.worklist_v2()["accounts"]
+    assert (entry["account_id"], entry["customer_name"], entry["past_due_amount"], entry["blocked_by"]) == (
+        "A0000001", "Ana Reyes", "64.55", [])
+    contact = [a for a in entry["due"] if a["kind"] == "contact_attempt"]
+    assert [(a["on"], a["rule"]["citation"]) for a in contact] == [("2026-06-17", "Gov. Code 60373; H&S 116908(a)(2)")]
+    assert "48 hours" in contact[0]["why"]
+    assert entry["shutoff_on"] == "2026-06-23"
+
+    collections.record_appeal({"account_id": "A0000001", "kind": "appeal"})
+    [entry] = collections.worklist_v2("2026-06-17")["accounts"]
+    assert [a["kind"] for a in entry["due"] if a["kind"] == "contact_attempt"] == []  # nothing to do while held
+    assert [(b["rule"]["code"], b["rule"]["citation"]) for b in entry["blocked_by"]] == [
+        ("no_shutoff_during_appeal", "H&S 116908; Gov. Code 60372")]
+    assert entry["shutoff_on"] is None
+    with pytest.raises(InvalidInput, match="business_date"):
+        collections.worklist_v2("17 June")

@@ -105,7 +105,7 @@ class ApiHandler(HttpRequestHandler):
 class PageHandler(ApiHandler):
     def error_response(self, exc, correlation_id):
         status, body = error_body(exc, correlation_id)
-        return html_response(pages.render_error(status, body["error"], body["message"]), status)
+        return html_response(pages.render_error(status, body["error"], body["message"], body.get("fields")), status)
 
 
 api = ApiHandler.decorator

@@ -54,8 +54,15 @@ def render_account(account_id: str, sections: dict[str, Section]) -> str:
         notices=sections["notices"], business_date=sections["business_date"])
 
 
-def render_error(status: int, code: str, message: str) -> str:
-    return _templates.get_template("error.html").render(status=status, code=code, message=message)
+def render_collections_worklist(worklist: Section, business_date: Section) -> str:
+    return _templates.get_template("collections_worklist.html").render(worklist=worklist,
+                                                                       business_date=business_date)
+
+
+def render_error(status: int, code: str, message: str, fields: dict | None = None) -> str:
+    """`fields`: an invalid input's field -> messages, shown so staff see which field to correct."""
+    return _templates.get_template("error.html").render(status=status, code=code, message=message,
+                                                       fields=fields or {})
 
 
 def recent_reads(reads: list[dict]) -> list[dict]:

@@ -9,7 +9,7 @@ from cis_gateway.fanout import call_all, values_or_raise
 from cis_runtime import config
 from cis_runtime.edge import remote_errors  # noqa: F401  (domain errors cross RPC as themselves)
 from cis_runtime.edge.dependencies import TimedRpcProxy
-from cis_runtime.errors import NotFound
+from cis_runtime.errors import InvalidInput, NotFound
 
 CREATED = 201
 
@@ -190,6 +190,10 @@ class Service:
     def collections_worklist(self, request):
         return json_response(self.collections.worklist(request.args.get("date")))
 
+    @api("GET", "/api/collections/worklist/by-account")
+    def collections_worklist_by_account(self, request):
+        return json_response(self.collections.worklist_v2(request.args.get("date")))
+
     @api("POST", "/api/accounts/<account_id>/appeals")
     def record_appeal(self, request, account_id):
         return json_response(self.collections.record_appeal(body_with(request, account_id=account_id)), CREATED)
@@ -281,3 +285,15 @@ class Service:
             raise outcomes["account"].error  # the error table renders the 404 page
         sections = {name: pages.Section.from_outcome(outcome) for name, outcome in outcomes.items()}
         return html_response(pages.render_account(account_id, sections))
+
+    @page("GET", "/collections/worklist")
+    def collections_worklist_page(self, request):
+        """What collections staff do today: each account's due actions with the rule and its section, and what
+        blocks a shutoff. ?date=YYYY-MM-DD shows another day."""
+        outcomes = call_all({"worklist": (self.collections.worklist_v2, request.args.get("date") or None),
+                             "business_date": (self.billing.get_business_date,)},
+                            config.rpc_timeout_seconds())
+        if isinstance(outcomes["worklist"].error, InvalidInput):
+            raise outcomes["worklist"].error  # a bad ?date= renders the 400 page naming the field
+        sections = {name: pages.Section.from_outcome(outcome) for name, outcome in outcomes.items()}
+        return html_response(pages.render_collections_worklist(sections["worklist"], sections["business_date"]))

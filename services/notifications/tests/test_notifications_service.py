@@ -65,9 +65,9 @@ def notifications(mail_relay, mail_drop, running_services, rpc):
     return rpc.notifications
 
 
-def account_opened(account_id="A0000001", email="ana.reyes@example.org", name="Ana Reyes"):
+def account_opened(account_id="A0000001", email="ana.reyes@example.org", name="Ana Reyes", language="en"):
     payload = dict(get(ACCOUNT_OPENED).examples()[0])
-    payload.update(account_id=account_id, email=email, customer_name=name)
+    payload.update(account_id=account_id, email=email, customer_name=name, preferred_language=language)
     return payload
 
 

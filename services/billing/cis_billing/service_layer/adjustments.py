@@ -1,4 +1,4 @@
-"""Adjustments: late penalties collections asks for, and staff credits and debits.
+"""Adjustments: late penalties and fees collections asks for, and staff credits and debits.
 
 Each posts one ledger entry and emits billing.adjustment_posted.v1 in one unit of work; bills stay
 as issued. A request is posted once whatever is retried: the database keeps one adjustment per
@@ -93,6 +93,21 @@ def _billing_tariff(uow, bill_id: str):
         sa.select(BillLine.tariff_id, BillLine.tariff_version).where(BillLine.bill_id == bill_id)
         .order_by(BillLine.line_no.desc()).limit(1)).one()
     return parse_tariff(uow.session.get(StoredTariff, (tariff_id, version)).document)
+
+
+# --- fees collections assessed (collections.fee_assessed.v1) ----------------------------------
+
+def post_assessed_fee(uow, request: dict) -> None:
+    """Post a fee collections charged (a reconnection fee, H&S 116914(a)(1) caps applied by collections) as a
+    'fee' debit; its request_id posts it once whatever is redelivered."""
+    account = locked_account(uow, request["account_id"], missing=InvalidMessage)
+    if _adjustment_for_request(uow, request["request_id"]) is not None:
+        return  # a repeat
+    _post(uow, account_id=account.account_id, kind="fee", amount=request["amount"], reference=request["request_id"],
+          bill_id=None, reason=f"{request['reason']}; {request['rule']['citation']}", note=None,
+          posted_by="collections", request_id=request["request_id"],
+          lines=[{"description": request["reason"], "amount": request["amount"],
+                  "rule": f"{request['kind']}_fee"}])
 
 
 # --- posting --------------------------------------------------------------------------------

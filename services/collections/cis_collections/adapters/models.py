@@ -180,6 +180,11 @@ class WorkOrder(Base):
     outcome_reason: Mapped[str | None] = mapped_column(sa.Text)
     fee_normal_hours: Mapped[Decimal | None] = mapped_column(MONEY)
     fee_after_hours: Mapped[Decimal | None] = mapped_column(MONEY)
+    # A reconnect reported done charges one fee through billing (collections.fee_assessed.v1).
+    fee_request_id: Mapped[str | None] = mapped_column(sa.Text, unique=True)
+    fee_charged: Mapped[Decimal | None] = mapped_column(MONEY)
+    fee_after_hours_charged: Mapped[bool | None] = mapped_column(sa.Boolean)
+    fee_adjustment_id: Mapped[str | None] = mapped_column(sa.Text)  # billing's adjustment, once posted
 
 
 class CollectionAction(Base):

@@ -14,8 +14,9 @@ Gov. Code 60370+), then moved to a business day (Gov. Code 60374). A shutoff is 
 prerequisite (written notice, Occupant copy, tenant notice, 48-hour contact or door hanger) is
 on record and nothing blocks it (appeal, extension, protections, a plan in good standing).
 """
+import logging
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from cis_collections.domain import rules
@@ -44,6 +45,8 @@ WRITE_OFF = "write_off"
 
 MAILED_NOTICES = (SHUTOFF_NOTICE, OCCUPANT_NOTICE, TENANT_NOTICE, PLAN_DEFAULT_FINAL_NOTICE)
 POSTED_NOTICES = (FORTY_EIGHT_HOUR_NOTICE, FINAL_NOTICE_POSTING)  # field work orders (door hangers)
+
+log = logging.getLogger(__name__)
 
 
 # --- the account's state ---------------------------------------------------------------------------
@@ -673,15 +676,33 @@ def reconnection_fee(policy: CollectionsPolicy, low_income: bool, after_hours: b
     return min(fee, low_income_reconnection_cap(after_hours, year, cpi))
 
 
+def after_hours(done_at: datetime, calendar: DistrictCalendar, policy: CollectionsPolicy) -> bool:
+    """Work done (District local time) on a day the offices are closed, or outside operating hours, is after
+    hours: the after-hours fee (and, for a low-income household, the $150 cap of H&S 116914(a)(1))."""
+    hours = policy.operating_hours()
+    return not calendar.is_business_day(done_at.date()) or not hours.start <= done_at.time() < hours.end
+
+
+def reconnection_fee_rule(low_income: bool) -> rules.Rule:
+    return rules.LOW_INCOME_RECONNECTION_FEE if low_income else rules.RECONNECTION_FEE
+
+
 def low_income_reconnection_cap(after_hours: bool, year: int, cpi: dict) -> Decimal:
+    """$50 / $150 x CPI(Y-1) / CPI(base year). Until the previous year's annual average is on file
+    (BLS publishes it in January) the latest year on file is used: prices rise, so that cap is the
+    lower one and the household is never charged above the statutory cap."""
     base = Decimal("150.00") if after_hours else Decimal("50.00")
     if year <= 2020:
         return base
     series, base_year = cpi["annual_average"], str(cpi["base_year"])
-    previous = str(year - 1)
-    if previous not in series:
-        raise InvalidInput({"cpi": [f"No CPI annual average for {previous}: add it to data/cpi.json."]})
-    return (base * Decimal(series[previous]) / Decimal(series[base_year])).quantize(Decimal("0.01"))
+    on_file = [y for y in series if int(y) < year]
+    if not on_file:
+        raise InvalidInput({"cpi": [f"No CPI annual average before {year}: add it to data/cpi.json."]})
+    latest = max(on_file, key=int)
+    if latest != str(year - 1):
+        log.warning("CPI annual average for %s not on file: the %s reconnection fee cap uses %s's "
+                    "(add it to data/cpi.json)", year - 1, year, latest)
+    return (base * Decimal(series[latest]) / Decimal(series[base_year])).quantize(Decimal("0.01"))
 
 
 def amortize(amount: Decimal, first_due_on: date, months: int, policy: CollectionsPolicy) -> list[Installment]:

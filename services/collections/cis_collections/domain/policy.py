@@ -4,7 +4,9 @@ A policy below a statutory minimum is rejected with a message naming the setting
 misconfiguration can never make the engine schedule an unlawful shutoff.
 """
 from dataclasses import dataclass, fields
+from datetime import time
 from decimal import Decimal
+from typing import NamedTuple
 
 from cis_runtime.errors import InvalidInput
 
@@ -25,6 +27,11 @@ REQUIRED_NOTICE_TEXTS = ("extension_process", "bill_review_process", "alternativ
                          "policy_url", "phone")
 
 
+class OperatingHours(NamedTuple):
+    start: time
+    end: time
+
+
 @dataclass(frozen=True)
 class CollectionsPolicy:
     reminder_days_after_due: int = 1
@@ -41,6 +48,9 @@ class CollectionsPolicy:
     write_off_days_after_final_due: int = 180
     reconnection_fee_normal_hours: Decimal = Decimal("75.00")   # the District's cost-based fee
     reconnection_fee_after_hours: Decimal = Decimal("200.00")
+    # Operating hours (District local time) on business days; a reconnection done outside them is after hours.
+    operating_hours_start: str = "08:00"
+    operating_hours_end: str = "17:00"
     extension_process: str = "Call or write to the District before the date above to ask for more time to pay."
     bill_review_process: str = "Ask in writing for a review of your bill; no shutoff while the review is pending."
     alternative_payment_process: str = ("Ask for an amortization, alternative, deferred or reduced payment "
@@ -80,11 +90,27 @@ class CollectionsPolicy:
                      "reconnection_fee_after_hours"):
             if Decimal(getattr(self, name)) < 0:
                 problems[name] = [f"{name} cannot be negative; got {getattr(self, name)}."]
+        problems.update(self._operating_hours_problems())
         for name in REQUIRED_NOTICE_TEXTS:
             if not str(getattr(self, name)).strip():
                 problems[name] = [f"{name} is printed on every shutoff notice (H&S 116908(a)(1)(C)) and "
                                   "cannot be empty."]
         return problems
+
+    def _operating_hours_problems(self) -> dict[str, list[str]]:
+        problems = {}
+        for name in ("operating_hours_start", "operating_hours_end"):
+            try:
+                time.fromisoformat(getattr(self, name))
+            except ValueError:
+                problems[name] = [f"{name} is a time of day as HH:MM; got {getattr(self, name)!r}."]
+        if not problems and self.operating_hours().start >= self.operating_hours().end:
+            problems["operating_hours_end"] = ["operating_hours_end must be after operating_hours_start."]
+        return problems
+
+    def operating_hours(self) -> "OperatingHours":
+        return OperatingHours(time.fromisoformat(self.operating_hours_start),
+                              time.fromisoformat(self.operating_hours_end))
 
     @classmethod
     def from_settings(cls, settings: dict) -> "CollectionsPolicy":

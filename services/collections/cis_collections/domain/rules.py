@@ -90,6 +90,10 @@ LOW_INCOME_RECONNECTION_FEE = _rule(
     "low_income_reconnection_fee", "H&S 116914(a)(1)",
     "Low-income reconnection fee at most $50 in operating hours, $150 outside them, never above cost, "
     "adjusted annually for CPI from 1 January 2021.")
+RECONNECTION_FEE = _rule(
+    "reconnection_fee", "District policy (Board-adopted fees)",
+    "The District's cost-based reconnection fee, charged once the meter is unsealed: the normal-hours fee, or "
+    "the after-hours fee for work done outside operating hours or on a day the offices are closed.")
 LATE_PENALTY = _rule(
     "late_penalty", "District policy (penalties in the Board-adopted rates)",
     "A basic penalty on a bill's current charges the day after it is due unpaid, and a monthly penalty on the "

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
 from cis_collections.adapters import models
-from cis_collections.adapters.reference_data import collections_policy
+from cis_collections.adapters.reference_data import collections_policy, district_calendar
 from cis_collections.domain import engine, rules, windows
 from cis_collections.domain.model import (CURRENT, DELINQUENT, ZERO, AccountView, Receivable, apply_payment, assess,
                                           next_identifier)
@@ -14,6 +14,7 @@ from cis_collections.service_layer import parcels, timeline
 from cis_runtime.clock import DISTRICT_ZONE  # a field report's day is the District's local day
 from cis_runtime.errors import InvalidInput, InvalidMessage, NotFound
 
+FEE_ASSESSED = "collections.fee_assessed.v1"
 RESIDENTIAL_CLASSES = ("residential", "multi_family")
 ENGINE_BATCH = 2000  # accounts whose state is loaded together (bounded IN lists, bounded memory)
 
@@ -47,7 +48,7 @@ def record_payment(uow, payment: dict) -> None:
 
 
 def record_adjustment(uow, adjustment: dict) -> None:
-    """Billing posted an adjustment: a charge (a late penalty, a staff debit) is owed from the day it is
+    """Billing posted an adjustment: a charge (a late penalty, a fee, a staff debit) is owed from the day it is
     posted; a credit pays the open bills like a payment (it pays no plan installment)."""
     account = _locked_account(uow, adjustment["account_id"])
     if uow.session.get(models.Adjustment, adjustment["adjustment_id"]):
@@ -58,6 +59,8 @@ def record_adjustment(uow, adjustment: dict) -> None:
     if adjustment["amount"] < 0:
         _apply_credit(uow, account, -adjustment["amount"])
         return
+    if adjustment["kind"] == "fee":
+        _fee_posted(uow, adjustment)
     row = models.Receivable(bill_id=adjustment["adjustment_id"], account_id=account.account_id,
                             amount=adjustment["amount"], paid=ZERO, issued_on=adjustment["posted_on"],
                             due_on=adjustment["posted_on"], adjustment=True)
@@ -65,6 +68,15 @@ def record_adjustment(uow, adjustment: dict) -> None:
     receivable = _domain_receivable(row)
     _, account.credit = apply_payment([receivable], account.credit)
     row.paid = receivable.paid
+
+
+def _fee_posted(uow, adjustment: dict) -> None:
+    """Billing posted a fee collections assessed (reference = its request_id): the order shows it charged.
+    Like any charge it is owed from the day posted but, as an adjustment, never starts a shutoff clock."""
+    order = uow.session.scalar(sa.select(models.WorkOrder).where(
+        models.WorkOrder.fee_request_id == adjustment["reference"]))
+    if order is not None:
+        order.fee_adjustment_id = adjustment["adjustment_id"]
 
 
 def _apply_credit(uow, account: models.CollectionAccount, amount) -> None:
@@ -282,6 +294,19 @@ def worklist(uow, day: date | None = None) -> dict:
     return {"business_date": day, "items": sorted(items, key=lambda i: (i["on"], i["account_id"], i["kind"]))}
 
 
+def worklist_by_account(uow, day: date | None = None) -> dict:
+    """The staff worklist by account: what is due on or before `day` and why, and what blocks a shutoff.
+    Accounts with something due come first (oldest due first), then those held by a block."""
+    day = day or uow.today()
+    accounts = list(uow.session.scalars(_accounts_to_assess_query(day)))
+    receivables = _open_receivables(uow, [a.account_id for a in accounts])
+    states = timeline.load_states(uow, accounts, receivables)
+    entries = [timeline.worklist_entry(account, states[account.account_id], day) for account in accounts]
+    entries = [e for e in entries if e["due"] or e["blocked_by"]]
+    entries.sort(key=lambda e: (not e["due"], min((a["on"] for a in e["due"]), default=day), e["account_id"]))
+    return {"business_date": day, "accounts": entries}
+
+
 def record_appeal(uow, request: dict) -> dict:
     """File a dispute or appeal (no shutoff while it is pending), or resolve the pending ones with resolved_on.
     A dispute is in time only within the Gov. Code 60372(c) window after the bill."""
@@ -442,6 +467,8 @@ def record_work_order_completed(uow, report: dict) -> None:
                           lambda state: engine.record_not_posted(state, order.notice_kind, order.ordered_on))
     elif order.kind == "shutoff" and not done:
         _shutoff_not_done(uow, order)
+    elif order.kind == "reconnect" and done:
+        _charge_reconnection_fee(uow, order, report["completed_at"].astimezone(DISTRICT_ZONE))
     _log(uow, order.account_id, f"{order.kind}_{order.status}", ORDER_RULES[order.notice_kind or order.kind],
          order.order_id, completed_on)
 
@@ -455,6 +482,27 @@ def _shutoff_not_done(uow, order: models.WorkOrder) -> None:
     if account.shutoff_order_id == order.order_id:
         _change_state(uow, account.account_id, engine.record_shutoff_not_done)
         account.shutoff_order_id = None
+
+
+def _charge_reconnection_fee(uow, order: models.WorkOrder, done_at) -> None:
+    """The meter is unsealed: billing charges the fee the order carried, normal or after hours by when the crew
+    did it (capped for a low-income household when ordered, H&S 116914(a)(1)). A fee of 0.00 charges nothing."""
+    account = _known_account(uow, order.account_id)
+    after_hours = engine.after_hours(done_at, district_calendar(), collections_policy())
+    order.fee_after_hours_charged = after_hours
+    order.fee_charged = order.fee_after_hours if after_hours else order.fee_normal_hours
+    if not order.fee_charged:
+        return
+    order.fee_request_id = f"RF-{order.order_id}"
+    rule = engine.reconnection_fee_rule(account.low_income)
+    uow.emit(FEE_ASSESSED, {
+        "request_id": order.fee_request_id, "account_id": order.account_id, "kind": "reconnection",
+        "amount": order.fee_charged, "assessed_on": done_at.date(), "after_hours": after_hours,
+        "work_order_id": order.order_id,
+        "reason": f"Reconnection fee ({'after hours' if after_hours else 'normal hours'}), meter unsealed "
+                  f"{done_at.date().isoformat()}",
+        "rule": {"code": rule.code, "citation": rule.citation}})
+    _log(uow, order.account_id, "reconnection_fee_assessed", rule, order.fee_request_id, done_at.date())
 
 
 ORDER_RULES = {"shutoff": rules.ANNUAL_DISCONTINUATION_COUNT, "reconnect": rules.RECONNECTION,

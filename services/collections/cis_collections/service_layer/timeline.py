@@ -341,3 +341,15 @@ def status_view(account_id: str, state: AccountState, today: date) -> dict:
             "due_today": [s for s in scheduled if s["on"] <= today],
             "upcoming": sorted((s for s in scheduled if s["on"] > today), key=lambda s: s["on"]),
             "blocked_by": [{"rule": _rule(b.rule), "detail": b.detail, "until": b.until} for b in decision.blocks]}
+
+
+def worklist_entry(row, state: AccountState, day: date) -> dict:
+    """One account on the staff worklist: what is due and why, what blocks a shutoff."""
+    decision = decide(state, day)
+    return {"account_id": row.account_id, "customer_name": row.customer_name or "",
+            "service_address": row.service_address or "", "past_due_amount": decision.past_due_amount,
+            "disconnected": state.disconnected, "shutoff_on": decision.shutoff_on,
+            "shutoff_set_by": [_rule(r) for r in decision.shutoff_set_by],
+            "due": [{"kind": a.kind, "on": a.on, "rule": _rule(a.rule), "why": a.rule.summary}
+                    for a in sorted(decision.due_actions(day), key=lambda a: (a.on, a.kind))],
+            "blocked_by": [{"rule": _rule(b.rule), "detail": b.detail, "until": b.until} for b in decision.blocks]}

@@ -7,6 +7,7 @@ from sqlalchemy.dialects.postgresql import insert
 
 from cis_notifications.adapters.mail_house import MailHouse, PrintedDocument
 from cis_notifications.adapters.models import Contact, Delivery, ids
+from cis_notifications.adapters.notice_texts import notice_languages
 from cis_notifications.domain.messages import (BILL_NOTICE, PAST_DUE_NOTICE, Email, bill_notice, next_identifier,
                                                past_due_notice)
 from cis_notifications.domain import messages
@@ -46,7 +47,7 @@ def send_bill_notice(uow, mailer, source_message_id: str, bill: dict) -> None:
 
 def send_past_due_notice(uow, mailer, source_message_id: str, notice: dict) -> None:
     _deliver(uow, mailer, PAST_DUE_NOTICE, source_message_id, notice["account_id"],
-             lambda contact: past_due_notice(contact, notice))
+             lambda contact: past_due_notice(contact, notice, notice_languages()))
 
 
 def print_collection_notice(uow, mail_house: MailHouse, source_message_id: str, notice: dict) -> None:
@@ -61,10 +62,11 @@ def print_collection_notice(uow, mail_house: MailHouse, source_message_id: str, 
     contact, today = _contact(uow, account_id), uow.today()
     document = mail_house.drop(PrintedDocument(
         notice["notice_id"], account_id, kind, "mail" if channel == "mail" else "door_hanger",
-        notice["addressee"], notice["address"], messages.printed_notice(contact, notice)), today)
+        notice["addressee"], notice["address"], messages.printed_notice(contact, notice, notice_languages())), today)
     _record(uow, {"account_id": account_id, "kind": kind, "channel": channel, "document": document,
                   "source_message_id": source_message_id, "recipient": f"{notice['addressee']}, {notice['address']}",
-                  "subject": messages.collection_notice(contact, notice).subject, "status": "sent", "error": None})
+                  "subject": messages.collection_notice(contact, notice, notice_languages()).subject, "status": "sent",
+                  "error": None})
     if channel == "mail":
         _dispatched(uow, notice, "mail", today, notice["addressee"], notice["address"], document)
 
@@ -75,7 +77,7 @@ def email_collection_notice(uow, mailer, source_message_id: str, notice: dict) -
     if notice["kind"] not in EMAILED_TOO:
         return
     if _deliver(uow, mailer, notice["kind"], source_message_id, notice["account_id"],
-                lambda contact: messages.collection_notice(contact, notice)):
+                lambda contact: messages.collection_notice(contact, notice, notice_languages())):
         contact = _contact(uow, notice["account_id"])
         _dispatched(uow, notice, "email", uow.today(), contact.name, contact.email, None)
 
@@ -91,7 +93,7 @@ def _contact(uow, account_id: str) -> messages.Contact:
     contact = uow.session.get(Contact, account_id)
     if contact is None:
         raise ContactUnknown(f"no contact yet for account {account_id}")
-    return messages.Contact(contact.account_id, contact.customer_name, contact.email)
+    return messages.Contact(contact.account_id, contact.customer_name, contact.email, contact.preferred_language)
 
 
 def _deliver(uow, mailer, kind: str, source_message_id: str, account_id: str, compose) -> bool:
