@@ -24,7 +24,8 @@ def insert_rows(session: Session, table: str, columns: dict[str, str], rows: Ite
     if not rows:
         return 0
     return session.execute(_statement(table, tuple(columns.items())),
-                           {"rows": json.dumps(rows, default=str, separators=(",", ":"))}).rowcount
+                           {"rows": json.dumps(rows, default=str, separators=(",", ":"),
+                                               check_circular=False)}).rowcount  # rows are trees
 
 
 def _statement(table: str, columns: tuple[tuple[str, str], ...]) -> sa.TextClause:
