@@ -8,18 +8,9 @@ import sqlalchemy as sa
 
 from cis_billing.service_layer import bill_runs
 from cis_billing.service_layer.services import record_account_opened
+from v3_determinants import determinant
 
 MARCH = {"cycle": "1", "period_start": date(2026, 3, 1), "period_end": date(2026, 3, 31)}
-
-
-def determinant(account_id: str, consumption: str, true_ups: list[str] = ()) -> dict:
-    return {"account_id": account_id, "meter_serial": f"M-{account_id}", "meter_size": "5/8",
-            "start_read": "100", "start_read_at": "2026-03-01T00:00:00-08:00", "end_read": "110",
-            "end_read_at": "2026-03-31T23:00:00-07:00", "consumption": consumption, "unit": "HCF",
-            "quality": "actual", "source_reads": [], "estimates": [],
-            "true_ups": [{"estimate_id": n, "register": "main", "estimated_read_at": "2026-03-01T00:00:00-08:00",
-                          "estimated_value": "100", "actual_value": str(100 + Decimal(d)), "unit": "HCF",
-                          "how_known": "the actual read there", "difference": d} for n, d in enumerate(true_ups)]}
 
 
 def metering_answer(request: dict) -> dict:

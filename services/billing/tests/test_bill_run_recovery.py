@@ -13,6 +13,7 @@ from cis_billing.adapters.locks import try_advisory_lock
 from cis_billing.service_layer import bill_runs
 from cis_billing.service_layer.services import record_account_opened
 from cis_contracts.envelope import open_envelope
+from v3_determinants import every_account_used
 
 SEED = importlib.import_module("cis_billing.migrations.versions.0001_initial")
 ACCOUNTS = [f"A{n:07d}" for n in range(1, 8)]
@@ -22,12 +23,7 @@ class Killed(BaseException):
     """Like a SIGKILL, nothing in the run catches it."""
 
 
-def metering_answer(request: dict) -> dict:
-    return {"missing": [], "held": [], "determinants": [
-        {"account_id": a, "meter_serial": f"M-{a}", "meter_size": "5/8", "start_read": "100",
-         "start_read_at": "2026-03-01T08:00:00-08:00", "end_read": "112", "end_read_at": "2026-03-31T08:00:00-07:00",
-         "consumption": "12", "unit": "HCF", "quality": "actual", "source_reads": [], "estimates": [], "true_ups": []}
-        for a in request["account_ids"]]}
+metering_answer = every_account_used("12")
 
 
 @pytest.fixture

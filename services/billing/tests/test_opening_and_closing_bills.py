@@ -9,16 +9,12 @@ import sqlalchemy as sa
 from cis_billing.service_layer import bill_runs
 from cis_billing.service_layer.accounts_view import record_account_closed
 from cis_billing.service_layer.services import record_account_opened
+from v3_determinants import every_account_used
 
 MARCH = {"cycle": "1", "period_start": date(2026, 3, 1), "period_end": date(2026, 3, 31)}
 
 
-def metering_answer(request: dict) -> dict:
-    return {"missing": [], "held": [], "determinants": [
-        {"account_id": a, "meter_serial": f"M-{a}", "meter_size": "5/8", "start_read": "100",
-         "start_read_at": "2026-03-01T08:00:00-08:00", "end_read": "112", "end_read_at": "2026-03-31T08:00:00-07:00",
-         "consumption": "12", "unit": "HCF", "quality": "actual", "source_reads": [], "estimates": [], "true_ups": []}
-        for a in request["account_ids"]]}
+metering_answer = every_account_used("12")
 
 
 def open_account(uow, account_id: str, opened_on: date) -> None:
