@@ -168,8 +168,9 @@ class ReadsFileImportSchema(Schema):
     rejected = fields.List(fields.Nested(RejectedRowSchema), required=True)
 
 
+# superseded: a late batch's readings showed a boundary finding no longer holds (metering closed it, audited).
 EXCEPTION_STATUSES = ("open", "accepted", "edited", "estimated", "reread_requested", "meter_check_requested",
-                     "noted")
+                     "noted", "superseded")
 RESOLUTIONS = ("accept", "edit", "estimate", "request_reread", "request_meter_check")
 MAX_EXCEPTIONS_LISTED = 500
 

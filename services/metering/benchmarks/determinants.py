@@ -4,9 +4,11 @@
 
 Creates a database (prefix bench<random>_), seeds meters installed on 1 Dec 2025 with an install read
 and 24 hourly AMI readings on 15 Jan 2026 (the AMI benchmark's data), then times
-services.get_consumption (v1) and services.get_determinants (v2) for January in calls of 20,000
-accounts, each result dumped with its response contract as the RPC does. `--compound N` makes the
-first N meters compound (high and low registers). The database is dropped at the end.
+services.get_consumption (v1) and services.get_determinants (v2) for January, and
+billing_determinants (v3, with estimate_missing_reads, as the bill run asks) for the month ending
+15 January, in calls of 20,000 accounts, each result dumped with its response contract as the RPC
+does. `--compound N` makes the first N meters compound (high and low registers). The database is
+dropped at the end.
 The transport (RPC, chunking) is measured by ami_ingest.py; this isolates the query and calculation.
 """
 import argparse
@@ -76,22 +78,29 @@ def _seed(engine, accounts: int, compound: int) -> None:
 def _time(engine, accounts: int) -> None:
     from sqlalchemy.orm import sessionmaker
 
+    from cis_contracts.dumper import dumper
     from cis_contracts.metering import MAX_ACCOUNTS_PER_CONSUMPTION_REQUEST as chunk
     from cis_contracts.registry import get as contract
-    from cis_metering.service_layer import services
+    from cis_metering.service_layer import billing_determinants, services
     from cis_runtime.uow import UnitOfWork
     from cis_runtime.validation import load_request
     sessions = sessionmaker(bind=engine)
     account_ids = [f"A{n:08d}" for n in range(1, accounts + 1)]
-    for function, version in ((services.get_consumption, "v1"), (services.get_determinants, "v2")):
+    january = {"period_start": "2026-01-01", "period_end": "2026-01-31"}
+    # The bill run's call: a period ending on the day of the readings (they are current: nothing to estimate).
+    bill_run = {"period_start": "2025-12-16", "period_end": "2026-01-15", "estimate_missing_reads": True}
+    for function, version, period, dump in (
+            (services.get_consumption, "v1", january, contract("metering.consumption_response.v1").schema().dump),
+            (services.get_determinants, "v2", january, contract("metering.consumption_response.v2").schema().dump),
+            (billing_determinants.get_billing_determinants, "v3", bill_run,
+             dumper("metering.consumption_response.v3"))):
         started = time.perf_counter()
         determinants = others = 0
         for first in range(0, accounts, chunk):
             request = load_request(f"metering.consumption_request.{version}", {
-                "period_start": "2026-01-01", "period_end": "2026-01-31",
-                "account_ids": account_ids[first:first + chunk]})
+                **period, "account_ids": account_ids[first:first + chunk]})
             with UnitOfWork(sessions, "metering") as uow:
-                result = contract(f"metering.consumption_response.{version}").schema().dump(function(uow, request))
+                result = dump(function(uow, request))
             determinants += len(result["determinants"])
             others += len(result["missing"]) + len(result.get("held", []))
         seconds = time.perf_counter() - started

@@ -178,3 +178,62 @@ def test_prolonged_estimation_requests_a_meter_check_and_holds_the_next_period(r
                                                     "resolved_by": "jdoe", "reason": "meter checked, working"})
     assert accepted["status"] == "accepted"
     assert rows("select * from register_reads order by read_at") == reads_before
+
+
+def test_an_end_read_older_than_the_stale_limit_is_estimated_forward_and_trued_up_by_the_next_read(
+        running_services, rpc):
+    """EstimationPolicy.stale_end_read_days (7): a read on 11 January is 21 days before January's end."""
+    start(running_services, rpc)
+    with_average_daily_use_of_one_hcf(rpc)
+    manual(rpc, "M-1", "2026-01-11T00:00:00-08:00", "100.00")
+    [as_read] = january(rpc, "A1", estimate=False)["determinants"]  # without estimation: the read as it is
+    assert (as_read["end_read"], as_read["quality"]) == ("100.00", "actual")
+
+    [determinant] = january(rpc, "A1")["determinants"]
+
+    # 100.00 + 1 HCF/day (30.00 on 2 November to 100.00 on 11 January) x the 21 days to the end of January.
+    assert (determinant["start_read"], determinant["end_read"], determinant["end_read_at"],
+            determinant["consumption"], determinant["quality"]) == (
+        "90.00", "121.00", "2026-02-01T00:00:00-08:00", "31.00", "estimated")
+    [estimate] = determinant["estimates"]
+    assert estimate["basis"]["last_actual_read"]["value"] == "100.00" and "stale_end_read" in estimate["basis"]
+    manual(rpc, "M-1", "2026-02-27T00:00:00-08:00", "140.00")
+
+    [february] = determinants(rpc, "2026-02-01", "2026-02-28", "A1")["determinants"]
+
+    # The true value at 1 February: 100.00 + 40.00 x 21/47 days = 117.87; the estimate was 3.13 too high.
+    [true_up] = february["true_ups"]
+    assert (true_up["estimated_value"], true_up["actual_value"], true_up["difference"]) == (
+        "121.00", "117.87", "-3.13")
+    assert (february["start_read"], february["end_read"], february["consumption"], february["quality"]) == (
+        "117.87", "140.00", "22.13", "actual")
+
+
+def test_an_estimate_past_the_registers_top_wraps_and_its_true_up_is_counted_across_the_rollover(
+        running_services, rpc):
+    """A 4-digit register (0 - 9,999 HCF) near its top: 1 HCF a day before January, no read in January."""
+    start(running_services, rpc)
+    rpc.metering.register_meter({"serial": "M-4", "size": "5/8", "register_digits": 4})
+    rpc.metering.install_meter({"serial": "M-4", "connection_id": "SC-A4", "installed_on": "2025-10-01",
+                                "initial_read": "9900"})
+    with engine_for("metering").begin() as db:
+        db.execute(sa.text("insert into service_accounts values ('A4', 'SC-A4', 'open', '2025-10-01')"))
+    manual(rpc, "M-4", "2025-11-02T00:00:00-08:00", "9930.00")
+    manual(rpc, "M-4", "2026-01-01T00:00:00-08:00", "9990.00")
+
+    [january_bill] = january(rpc, "A4")["determinants"]
+
+    # 9,990.00 + 31 days x 1 HCF = 10,021.00: the register shows 21.00; the use is 31, not negative.
+    [estimate] = january_bill["estimates"]
+    assert estimate["value"] == "21.00"
+    assert (january_bill["start_read"], january_bill["end_read"], january_bill["consumption"]) == (
+        "9990.00", "10021.00", "31.00")
+    manual(rpc, "M-4", "2026-02-27T00:00:00-08:00", "50.00")  # passed the top too: 10,050.00
+
+    [february] = determinants(rpc, "2026-02-01", "2026-02-28", "A4")["determinants"]
+
+    # The true value on 1 February: 9,990.00 + 60.00 x 31/57 days = 10,022.63, shown as 22.63: 1.63 more
+    # than estimated (modulo the rollover, not 9,998.37 less).
+    [true_up] = february["true_ups"]
+    assert (true_up["estimated_value"], true_up["actual_value"], true_up["difference"]) == ("21.00", "22.63", "1.63")
+    assert (february["start_read"], february["end_read"], february["consumption"]) == ("22.63", "50.00", "27.37")

@@ -150,6 +150,57 @@ def test_a_day_split_into_two_batches_gets_the_same_findings_and_values_as_one_b
     assert first_validated + second_validated == whole_validated
 
 
+BOUNDARY_RULES = ("gap", "reverse_flow", "spike")
+
+
+@given(st.lists(st.decimals(min_value=0, max_value=15, places=2), min_size=4, max_size=30), st.integers(1, 28),
+       st.decimals(min_value=90, max_value=110, places=2))
+def test_a_day_split_into_two_batches_gets_the_same_findings_and_values_whichever_batch_arrives_first(
+        steps, split, stored_before):
+    """The second half arriving first is checked against the reading stored before the day; when the first
+    half then arrives late, the reading after it is checked again with the first half in front: its own
+    batch's boundary findings give way (superseded) to the new ones, the interpolations between are
+    replaced, and the result is what arrival in order gives."""
+    from cis_metering.service_layer.services import recheck_after_late_block, validate_across_boundary
+    readings, total = [], Decimal("100")
+    for step in steps:
+        total += step - 3
+        readings.append(str(total))
+    split = min(split, len(readings) - 1)
+    stored = StoredRead(START - timedelta(hours=1), stored_before)  # the previous day's last reading
+    first = block(readings[:split])
+    second = dict(block(readings[split:]), interval_start=START + timedelta(hours=split))
+    first_last = StoredRead(START + timedelta(hours=split - 1), Decimal(readings[split - 1]))
+    after = StoredRead(second["interval_start"], Decimal(readings[split]))
+
+    def outcome(*validations):
+        values, findings = {}, {}
+        for stored_block, validated, found in validations:
+            values.update((at(stored_block, i), value) for i, value in enumerate(validated))
+            findings.update(((f.rule, at(stored_block, f.index)), f.holds)
+                            for f in found if f.rule != "continuous_flow")
+        return values, findings
+
+    in_order = outcome(validate_across_boundary(first, METER, stored)[:3],
+                       validate_across_boundary(second, METER, first_last)[:3])
+    early_second = validate_across_boundary(second, METER, stored)[:3]
+    late_first = validate_across_boundary(first, METER, stored)[:3]
+    rechecked_block, rechecked, found_again = recheck_after_late_block(late_first[0], METER, after)
+    values, findings = outcome(early_second, late_first)
+    _, early_findings = outcome(early_second)
+    _, late_findings = outcome(late_first)
+    again = {(f.rule, at(rechecked_block, f.index)): f.holds for f in found_again}
+    for (rule, instant) in early_findings:  # the early batch's boundary findings give way
+        if (rule in BOUNDARY_RULES and late_first[0]["interval_start"] <= instant <= after.read_at
+                and (rule, instant) not in again and (rule, instant) not in late_findings):
+            del findings[(rule, instant)]
+    findings.update(again)
+    values.update((at(rechecked_block, i), value) for i, value in enumerate(rechecked[:-1]))
+    held = any(holds for (rule, instant), holds in findings.items() if instant == after.read_at)
+    values[after.read_at] = None if held else readings[split]
+    assert (values, findings) == in_order
+
+
 # ---- zero consumption and high/low use against the meter's own history
 
 OPEN = MeterFacts(unit="HCF", register_digits=6, installed_at=datetime(2025, 1, 1, tzinfo=timezone.utc),

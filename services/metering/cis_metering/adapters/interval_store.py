@@ -39,8 +39,13 @@ _EXPAND_STAGED = """
 # readings: 14.7 s against 6.9 s). New readings are the common case, so a plain insert is tried first,
 # and only a batch that meets stored readings (late, overlapping, replayed) takes the conflict path.
 _INSERT_NEW = sa.text(_EXPAND_STAGED)
-_INSERT_SKIPPING_STORED = sa.text(_EXPAND_STAGED
-                                  + " on conflict on constraint register_reads_one_per_instant do nothing")
+# A stored reading is kept, except an interpolated one (raw null): a late batch brings the actual reading,
+# or a better interpolation (between the late batch's last reading and the reading after it).
+_INSERT_SKIPPING_STORED = sa.text(_EXPAND_STAGED + """
+    on conflict on constraint register_reads_one_per_instant do update
+    set value = excluded.value, validated_value = excluded.validated_value, quality = excluded.quality,
+        source = excluded.source, batch_id = excluded.batch_id
+    where register_reads.value is null and register_reads.quality = 'estimated'""")
 UNIQUE_VIOLATION = "23505"
 
 # Staged readings that met a stored reading of the same instant with another value.
@@ -97,7 +102,8 @@ def _blocking_driver():
 
 
 def expand_staged(session: Session, batch_id: str | None, source: str = "ami") -> tuple[int, bool]:
-    """Insert the staged readings; returns (how many were new, whether some instants were stored before)."""
+    """Insert the staged readings; returns (how many were new or replaced an interpolated one, whether some
+    instants were stored before)."""
     params = {"batch_id": batch_id, "source": source}
     savepoint = session.begin_nested()
     try:

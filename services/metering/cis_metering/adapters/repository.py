@@ -1,12 +1,14 @@
 """Set-based queries of the metering database: AMI batches and consumption are handled in a few
 statements whatever their size (a batch holds up to 10,000 reads; billing asks for up to 20,000
 accounts at once), never one statement per read or per account."""
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
+from cis_metering.adapters.interval_store import block_end
 from cis_metering.adapters.models import AmiBatch, ReadException
 from cis_metering.domain.model import start_of_day
 from cis_metering.domain.vee import MeterFacts, StoredRead
@@ -52,7 +54,7 @@ _CONSUMPTION = sa.text(f"""
         select distinct account_id from unnest(cast(:account_ids as text[])) as r(account_id)
     )
     select r.account_id, a.account_id is not null as known_account,
-           i.serial, m.size, m.multiplier, i.installed_at, g.register,
+           i.serial, m.size, m.multiplier, m.register_digits, i.installed_at, g.register,
            s.value as start_value, s.unit as start_unit, s.read_at as start_read_at,
            s.raw as start_raw, s.quality as start_quality, s.source as start_source,
            e.value as end_value, e.unit as end_unit, e.read_at as end_read_at,
@@ -150,27 +152,150 @@ def meter_facts(session: Session, serials) -> dict[str, MeterFacts]:
 # compare what the register showed, as they do inside a block), within the lookback so only the
 # latest partitions are searched, for the VEE rules across batch boundaries.
 _PREVIOUS_READS = sa.text("""
-    select q.serial, q.register, q.start_at, p.read_at, p.value, p.source
-    from unnest(cast(:serials as text[]), cast(:registers as text[]), cast(:starts as timestamptz[]))
-         as q(serial, register, start_at)
-    join lateral (
+    select q.serial, q.register, q.start_at, p.read_at, p.value, p.source,
+           n.read_at as next_at, n.value as next_value, n.source as next_source, n.batch_id as next_batch_id
+    from unnest(cast(:serials as text[]), cast(:registers as text[]), cast(:starts as timestamptz[]),
+                cast(:ends as timestamptz[])) as q(serial, register, start_at, end_at)
+    left join lateral (
         select rr.read_at, rr.value, rr.source from register_reads rr
         where rr.meter_serial = q.serial and rr.register = q.register and rr.value is not null
           and rr.read_at < q.start_at and rr.read_at >= q.start_at - make_interval(days => :lookback_days)
         order by rr.read_at desc limit 1
     ) p on true
+    left join lateral (
+        select rr.read_at, rr.value, rr.source, rr.batch_id from register_reads rr
+        where rr.meter_serial = q.serial and rr.register = q.register and rr.value is not null
+          and rr.read_at > q.end_at and rr.read_at <= q.end_at + make_interval(days => :lookback_days)
+        order by rr.read_at limit 1
+    ) n on true
+    where p.read_at is not null or n.read_at is not null
 """)
 
 
-def previous_reads(session: Session, blocks: list[dict], lookback_days: int) -> dict:
-    """{(serial, register, interval_start): StoredRead} for the blocks that have one."""
+@dataclass(frozen=True)
+class NextRead:
+    """The reading stored after a (late) block, and the batch it came in."""
+    read: StoredRead
+    batch_id: str | None
+
+
+def neighbour_reads(session: Session, blocks: list[dict], lookback_days: int) -> tuple[dict, dict]:
+    """({(serial, register, interval_start): StoredRead before the block},
+    {(serial, register, interval_start): NextRead after the block's end}), for the blocks that have them:
+    the second is found only for a late block, one arriving after readings that follow it."""
     if not blocks:
-        return {}
+        return {}, {}
     rows = session.execute(_PREVIOUS_READS, {
         "serials": [b["meter_serial"] for b in blocks], "registers": [b["register"] for b in blocks],
-        "starts": [b["interval_start"] for b in blocks], "lookback_days": lookback_days})
-    return {(row.serial, row.register, row.start_at): StoredRead(row.read_at, row.value, row.source == "ami")
-            for row in rows}
+        "starts": [b["interval_start"] for b in blocks], "ends": [block_end(b) for b in blocks],
+        "lookback_days": lookback_days})
+    before, after = {}, {}
+    for row in rows:
+        key = (row.serial, row.register, row.start_at)
+        if row.read_at is not None:
+            before[key] = StoredRead(row.read_at, row.value, row.source == "ami")
+        if row.next_at is not None:
+            after[key] = NextRead(StoredRead(row.next_at, row.next_value, row.next_source == "ami"), row.next_batch_id)
+    return before, after
+
+
+# Boundary findings a late batch may make obsolete (see services.recheck_after_late_block).
+BOUNDARY_RULES = ("gap", "reverse_flow", "spike")
+
+_BOUNDARY_FINDINGS = sa.text("""
+    select exception_id, rule, read_at, status from read_exceptions
+    where meter_serial = :serial and register = :register and rule = any(cast(:rules as text[]))
+      and status in ('open', 'noted') and read_at >= :from_at and read_at <= :to_at
+      and batch_id is not distinct from :batch_id
+    order by exception_id
+""")
+
+
+def boundary_findings_of_batch(session: Session, serial: str, register: str, batch_id: str | None,
+                               from_at: datetime, to_at: datetime) -> list:
+    """Open or noted gap, reverse flow and spike findings a batch raised between two instants."""
+    return session.execute(_BOUNDARY_FINDINGS, {"serial": serial, "register": register, "rules": list(BOUNDARY_RULES),
+                                                "batch_id": batch_id, "from_at": from_at, "to_at": to_at}).all()
+
+
+_READING_AT_OR_BEFORE = sa.text("""
+    select read_at, validated_value as value from register_reads
+    where meter_serial = :serial and register = :register and validated_value is not null
+      and read_at <= :at and read_at >= :installed_at
+    order by read_at desc limit 1
+""")
+
+_FIRST_READING_ABOVE = sa.text("""
+    select read_at, value from register_reads
+    where meter_serial = :serial and register = :register and value is not null and read_at > :after
+      and value > :above
+    order by read_at limit 1
+""")
+
+
+def reading_at_or_before(session: Session, serial: str, register: str, at: datetime,
+                         installed_at: datetime) -> StoredRead | None:
+    """The latest validated reading of this installation at or before `at`."""
+    row = session.execute(_READING_AT_OR_BEFORE, {"serial": serial, "register": register, "at": at,
+                                                  "installed_at": installed_at}).first()
+    return StoredRead(row.read_at, row.value) if row else None
+
+
+def first_reading_above(session: Session, serial: str, register: str, after: datetime, above) -> StoredRead | None:
+    """The first reading (as received) after `after` showing more than `above` on the register."""
+    row = session.execute(_FIRST_READING_ABOVE, {"serial": serial, "register": register, "after": after,
+                                                 "above": above}).first()
+    return StoredRead(row.read_at, row.value) if row else None
+
+
+def has_open_exception(session: Session, serial: str, register: str, rule: str) -> bool:
+    return session.execute(sa.select(sa.exists().where(
+        ReadException.meter_serial == serial, ReadException.register == register, ReadException.rule == rule,
+        ReadException.status == "open"))).scalar()
+
+
+_ACTUAL_READ_BETWEEN = sa.text("""
+    select exists(select 1 from register_reads
+                  where meter_serial = :serial and register = any(cast(:registers as text[]))
+                    and read_at >= :from_at and read_at <= :to_at and quality = 'actual')
+""")
+
+
+def has_actual_read_between(session: Session, serial: str, registers, from_at: datetime, to_at: datetime) -> bool:
+    return session.execute(_ACTUAL_READ_BETWEEN, {"serial": serial, "registers": list(registers),
+                                                  "from_at": from_at, "to_at": to_at}).scalar()
+
+
+_DROP_INTERPOLATIONS = sa.text("""
+    delete from register_reads
+    where meter_serial = :serial and register = :register and read_at > :after and read_at < :before
+      and value is null and quality = 'estimated'
+""")
+
+
+def drop_interpolations_between(session: Session, serial: str, register: str, after: datetime,
+                                before: datetime) -> None:
+    """Remove readings VEE interpolated (raw null) strictly between two instants: a late batch brings
+    better ones, or shows the gap cannot be interpolated."""
+    session.execute(_DROP_INTERPOLATIONS, {"serial": serial, "register": register, "after": after, "before": before})
+
+
+_SET_HELD_OR_RELEASED = sa.text("""
+    update register_reads rr
+    set validated_value = case when :hold then null else rr.value end,
+        quality = case when :hold then 'suspect' else 'actual' end
+    where rr.meter_serial = :serial and rr.register = :register and rr.read_at = :at
+      and rr.quality in ('actual', 'suspect')
+      and (:hold or not exists (
+          select 1 from read_exceptions x where x.meter_serial = rr.meter_serial and x.register = rr.register
+             and x.read_at = rr.read_at and x.status in ('open', 'reread_requested', 'meter_check_requested')))
+""")
+
+
+def hold_or_release_reading(session: Session, serial: str, register: str, at: datetime, hold: bool) -> None:
+    """Hold a stored reading (a new finding), or release it when no unresolved exception holds it any more.
+    A reading staff edited or estimated is left as they set it."""
+    session.execute(_SET_HELD_OR_RELEASED, {"serial": serial, "register": register, "at": at, "hold": hold})
 
 
 # For blocks whose use must be compared with history: the reading at or before the reference instant

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 
-from cis_metering.domain.model import DISTRICT_ZONE, Read
+from cis_metering.domain.model import DISTRICT_ZONE, Read, register_range, to_hcf
+from cis_metering.domain.vee import is_rollover
 
 COMPOUND_REGISTERS = ("high", "low")
 
@@ -33,6 +34,7 @@ class MeterOnAccount:
     installed_at: datetime | None = None
     multiplier: Decimal = Decimal(1)
     registers: tuple[RegisterPeriod, ...] = ()
+    register_digits: int | None = None  # to count use across a rollover
 
 
 def determinant_or_missing(found: MeterOnAccount, period_end_at: datetime) -> tuple[dict | None, dict | None]:
@@ -40,8 +42,10 @@ def determinant_or_missing(found: MeterOnAccount, period_end_at: datetime) -> tu
 
     Consumption = sum over registers of (end - start), times the multiplier, in HCF. start_read and
     end_read are the registers' readings summed and multiplied the same way, so that
-    end_read - start_read = consumption. A missing read is reported as missing with its reason,
-    never as zero consumption: billing then estimates or holds the bill instead of charging nothing.
+    end_read - start_read = consumption (across a rollover end_read counts on past the register's top:
+    999,990 to 30 on a 6-digit register is 1,000,030 - 999,990 = 40). A missing read is reported as
+    missing with its reason, never as zero consumption: billing then estimates or holds the bill
+    instead of charging nothing.
     """
     reason = _missing_reason(found, period_end_at)
     if reason:
@@ -49,8 +53,10 @@ def determinant_or_missing(found: MeterOnAccount, period_end_at: datetime) -> tu
     start_read = end_read = Decimal(0)
     for period in found.registers:  # one register, or high and low: a loop, not generators (100,000 accounts)
         start, end = period.start.hcf, period.end.hcf
-        if end < start:
-            # A rollover is handled by VEE at ingestion; a fall between billing reads is a reset or misread.
+        if end < start and _rolled_over(period, found.register_digits):
+            end += to_hcf(register_range(found.register_digits), period.end.unit)  # counted past the top
+        elif end < start:
+            # A fall between billing reads that is no rollover is a reset or misread.
             where = "" if period.register == "main" else f" on the {period.register} register"
             return None, {"account_id": found.account_id,
                           "reason": f"negative consumption ({end - start} HCF){where}: rollover, reset or misread"}
@@ -68,6 +74,13 @@ def determinant_or_missing(found: MeterOnAccount, period_end_at: datetime) -> tu
         "end_read": end_read, "end_read_at": end_at.astimezone(DISTRICT_ZONE),
         "consumption": end_read - start_read, "unit": "HCF", "quality": "actual",
     }, None
+
+
+def _rolled_over(period: RegisterPeriod, register_digits: int | None) -> bool:
+    """The register passed its top between the period's reads (VEE's rollover rule: from its top tenth to
+    its bottom tenth)."""
+    return register_digits is not None and is_rollover(period.start.value, period.end.value,
+                                                       register_range(register_digits))
 
 
 def _missing_reason(found: MeterOnAccount, period_end_at: datetime) -> str | None:

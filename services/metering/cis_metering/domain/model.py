@@ -63,3 +63,39 @@ class Read:
     @property
     def hcf(self) -> Decimal:
         return to_hcf(self.value, self.unit)
+
+
+def register_range(register_digits: int) -> Decimal:
+    """A register of n digits counts 0 .. 10^n - 1 units, then starts again at 0 (a rollover)."""
+    return Decimal(10) ** register_digits
+
+
+def forward_advance(start: Decimal, end: Decimal, register_digits: int | None) -> Decimal:
+    """How far a register ran forward from `start` to `end`, across its top if it fell (a register that
+    only runs forward and reads less has passed its top). Without digits, the plain difference."""
+    if register_digits is None or end >= start:
+        return end - start
+    return end - start + register_range(register_digits)
+
+
+def wrapped(value: Decimal, register_digits: int | None) -> Decimal:
+    """A reading past the register's top as the register shows it."""
+    if register_digits is None:
+        return value
+    top = register_range(register_digits)
+    return value - top if value >= top else value
+
+
+def difference_modulo(value: Decimal, reference: Decimal, register_digits: int | None) -> Decimal:
+    """value - reference on a register that may have rolled over between them: the difference of least
+    size modulo the register's range (an estimate of 21 on a register whose true value was 9,998 was 23
+    too high, not 9,977 too low)."""
+    difference = value - reference
+    if register_digits is None:
+        return difference
+    top = register_range(register_digits)
+    if difference > top / 2:
+        return difference - top
+    if difference < -top / 2:
+        return difference + top
+    return difference

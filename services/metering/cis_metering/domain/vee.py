@@ -160,6 +160,11 @@ def _is_rollover(previous: Decimal, reading: Decimal, register_range: Decimal, l
     return previous >= register_range * (1 - limits.rollover_band) and reading < register_range * limits.rollover_band
 
 
+def is_rollover(previous: Decimal, reading: Decimal, register_range: Decimal,
+                limits: VeeThresholds = DEFAULT_THRESHOLDS) -> bool:
+    return _is_rollover(previous, reading, register_range, limits)
+
+
 def _fill_gaps(readings, validated, findings, limits) -> None:
     """Interpolate short gaps linearly between the good readings either side; report the rest."""
     index, count = 0, len(readings)
@@ -215,8 +220,8 @@ def without_previous(extended: dict, validated: list, findings: list[Finding]) -
     return block, validated[1:], shifted
 
 
-def boundary_findings(block: dict, previous: StoredRead | None, limits: VeeThresholds = DEFAULT_THRESHOLDS
-                      ) -> list[Finding]:
+def boundary_findings(block: dict, previous: StoredRead | None, limits: VeeThresholds = DEFAULT_THRESHOLDS,
+                      register_digits: int | None = None) -> list[Finding]:
     """A stored reading off the block's grid or long before it: a gap in the interval stream is reported
     (an install or manual read weeks earlier is no gap), and the register must not have gone backwards
     since (the spike limit would need the interval, so it is not applied)."""
@@ -233,7 +238,9 @@ def boundary_findings(block: dict, previous: StoredRead | None, limits: VeeThres
                                 {"last_stored_at": previous.read_at.isoformat(), "missing": missing}))
     fall_tolerance = limits.reverse_flow_tolerance_hcf * UNITS_PER_HCF[block["unit"]]
     reading = Decimal(block["values"][first])
-    if reading - previous.value < -fall_tolerance:
+    passed_top = register_digits is not None and _is_rollover(previous.value, reading, Decimal(10) ** register_digits,
+                                                              limits)
+    if reading - previous.value < -fall_tolerance and not passed_top:
         findings.append(Finding("reverse_flow", first, "register went backwards since the last stored reading: "
                                 "possible backflow or meter reset",
                                 {"previous": str(previous.value), "previous_at": previous.read_at.isoformat(),
@@ -326,17 +333,28 @@ def check_usage(block: dict, meter: MeterFacts, reference: StoredRead | None, hi
 def _used_after_closing(block: dict, meter: MeterFacts, at_closing: StoredRead, limits: VeeThresholds) -> list[Finding]:
     """The first reading after service ended that shows water used since: someone is taking water
     through a connection no account is paying for (or a move-in was not recorded)."""
-    tolerance = limits.reverse_flow_tolerance_hcf * UNITS_PER_HCF[block["unit"]]
     for index, value in enumerate(block["values"]):
         at = block["interval_start"] + timedelta(seconds=block["interval_seconds"] * index)
-        if value is None or at <= meter.closed_at or Decimal(value) - at_closing.value <= tolerance:
+        if value is None or at <= meter.closed_at:
             continue
-        return [Finding("read_on_inactive_account", index,
-                        f"water used after service ended at {meter.closed_at.isoformat()} with no open account: "
-                        "possible unauthorized use",
-                        {"closed_at": meter.closed_at.isoformat(), "reading_at_closing": str(at_closing.value),
-                         "reading_at_closing_taken": at_closing.read_at.isoformat(), "reading": value})]
+        finding = used_after_closing(meter.closed_at, at_closing, StoredRead(at, Decimal(value)), block["unit"],
+                                     limits)
+        if finding:
+            return [Finding(finding.rule, index, finding.reason, finding.details)]
     return []
+
+
+def used_after_closing(closed_at: datetime, at_closing: StoredRead, reading: StoredRead, unit: str,
+                       limits: VeeThresholds = DEFAULT_THRESHOLDS) -> Finding | None:
+    """A read_on_inactive_account finding when `reading` (after service ended at `closed_at`) shows water
+    used since the reading at closing, beyond the reverse-flow tolerance (index None: the caller places it)."""
+    if reading.value - at_closing.value <= limits.reverse_flow_tolerance_hcf * UNITS_PER_HCF[unit]:
+        return None
+    return Finding("read_on_inactive_account", None,
+                   f"water used after service ended at {closed_at.isoformat()} with no open account: "
+                   "possible unauthorized use",
+                   {"closed_at": closed_at.isoformat(), "reading_at_closing": str(at_closing.value),
+                    "reading_at_closing_taken": at_closing.read_at.isoformat(), "reading": str(reading.value)})
 
 
 def _high_or_low(now: Decimal, usual: Decimal, days: Decimal, limits: VeeThresholds) -> tuple[str, str] | None:

@@ -9,7 +9,8 @@ STATUS_AFTER = {"accept": "accepted", "edit": "edited", "estimate": "estimated",
                 "request_reread": "reread_requested", "request_meter_check": "meter_check_requested"}
 FIELD_REQUESTS = ("request_reread", "request_meter_check")
 # Findings about a meter over time, not about one reading: accepting one changes no reading.
-NO_READING_RULES = ("prolonged_estimation",)
+# A final read for a closing account: accepted once the read is entered (a manual or field read).
+NO_READING_RULES = ("prolonged_estimation", "final_read")
 
 
 def check_resolvable(status: str, action: str, whole_block: bool, rule: str = "") -> None:

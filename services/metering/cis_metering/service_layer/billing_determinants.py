@@ -2,19 +2,21 @@
 
 Per account and register the period runs from its start - the latest actual read at or before the
 period start, or a stored billing estimate made after it - to its end: the latest actual read
-before the period end, or, when none came after the start and billing asked for estimation, an
-estimate (domain/estimation.py) stored in billing_estimates. A period starting from an estimate
+before the period end, or, when none came after the start (or the latest is stale: more than
+policy.stale_end_read_days before the period end) and billing asked for estimation, an estimate
+(domain/estimation.py) stored in billing_estimates. A period starting from an estimate
 and closed by an actual read starts instead from the true value at the estimate's instant, and
 carries the true-up (actual - estimated). The rules are in the domain; this module gathers the reads.
 """
 from dataclasses import dataclass, field
+from datetime import timedelta, timezone
 
 from cis_metering.adapters import repository
 from cis_metering.adapters.models import BillingEstimate, ReadException
 from cis_metering.domain.determinants import MeterOnAccount, RegisterPeriod, determinant_or_missing, worst_quality
 from cis_metering.domain.estimation import (DEFAULT_POLICY, EstimationPolicy, estimate_end_read, last_year_bounds,
                                             true_value_at)
-from cis_metering.domain.model import DISTRICT_ZONE, Read, period_bounds, to_hcf
+from cis_metering.domain.model import DISTRICT_ZONE, Read, difference_modulo, period_bounds, to_hcf
 from cis_metering.service_layer import services, worklist
 
 
@@ -33,6 +35,7 @@ class _Register:
     true_up: dict | None = None
     to_estimate: bool = False
     settles_estimate: bool = False  # its start is a true-up: it does not make the determinant estimated
+    stale_end: bool = False  # its end read is older than the policy allows: estimated from it
     notes: list = field(default_factory=list)
 
 
@@ -44,9 +47,12 @@ def get_billing_determinants(uow, request: dict, policy: EstimationPolicy = DEFA
     unresolved = repository.unresolved_exceptions(uow.session, serials, start_at, end_at)
     previous, current = repository.billing_estimates(uow.session, serials, start_at, end_at)
     accounts = []
+    # In UTC: compared with every end read's instant, and a fixed offset compares faster than a zone's.
+    stale_before = None if policy.stale_end_read_days is None else (
+        end_at - timedelta(days=policy.stale_end_read_days)).astimezone(timezone.utc)
     for rows in found:
         registers = [] if rows[0].serial in unresolved else [
-            _register(row, previous, current, request["estimate_missing_reads"]) for row in rows]
+            _register(row, previous, current, request["estimate_missing_reads"], stale_before) for row in rows]
         accounts.append((rows, registers))
     _prolonged_ids(uow, [r.estimate for _, registers in accounts for r in registers if r.estimate])
     _true_ups(uow, [r for _, registers in accounts for r in registers if r.true_up is not None])
@@ -69,7 +75,7 @@ def get_billing_determinants(uow, request: dict, policy: EstimationPolicy = DEFA
     return {"determinants": determinants, "held": held, "missing": missing}
 
 
-def _register(row, previous: dict, current: dict, estimate_missing: bool) -> _Register:
+def _register(row, previous: dict, current: dict, estimate_missing: bool, stale_before) -> _Register:
     start = Read(row.start_value, row.start_unit, row.start_read_at) if row.start_read_at else None
     end = Read(row.end_value, row.end_unit, row.end_read_at) if row.end_read_at else None
     work = _Register(row, start, end, start, end, services.source_read(row, "start") if start else None,
@@ -84,9 +90,13 @@ def _register(row, previous: dict, current: dict, estimate_missing: bool) -> _Re
     if end is not None and end.read_at > starts_at:
         if work.previous_estimate is not None:
             work.true_up = {}  # worked out with the first actual read after the estimate
-        return work
-    # No actual read since the period's start: the period starts where the last bill's estimate ended.
-    work.start, work.start_source = _from_previous_estimate(work)
+        work.stale_end = estimate_missing and stale_before is not None and end.read_at < stale_before
+        if not work.stale_end:
+            return work
+        # The end read is too old to bill as the period's end: estimated from it, like a missing one.
+    else:
+        # No actual read since the period's start: the period starts where the last bill's estimate ended.
+        work.start, work.start_source = _from_previous_estimate(work)
     if key in current:  # asked before: the same estimate
         work.end, work.end_source, work.estimate = _stored_estimate(current[key], None)
     elif estimate_missing:
@@ -132,14 +142,14 @@ def _true_ups(uow, registers: list[_Register]) -> None:
         estimate = work.previous_estimate
         found = after.get((work.row.serial, work.row.register))
         following = Read(found.value, found.unit, found.read_at) if found else None
-        value, how_known = true_value_at(estimate.read_at, work.actual_start, following)
+        value, how_known = true_value_at(estimate.read_at, work.actual_start, following, work.row.register_digits)
         work.start = Read(value, estimate.unit, estimate.read_at)
         interpolated = work.actual_start.read_at != estimate.read_at
         work.start_source = {"read_at": estimate.read_at.astimezone(DISTRICT_ZONE), "value": None,
                              "validated_value": value, "unit": estimate.unit,
                              "quality": "estimated" if interpolated else "actual", "source": "true_up",
                              "register": work.row.register}
-        difference = to_hcf(value, estimate.unit) - to_hcf(estimate.value, estimate.unit)
+        difference = to_hcf(difference_modulo(value, estimate.value, work.row.register_digits), estimate.unit)
         multiplier = work.row.multiplier
         work.true_up = {"estimate_id": estimate.estimate_id, "register": work.row.register,
                         "estimated_read_at": estimate.read_at.astimezone(DISTRICT_ZONE),
@@ -161,17 +171,22 @@ def _estimates(uow, request: dict, policy: EstimationPolicy, start_at, end_at, w
     made = []
     for row, work in wanted:
         found = history.get((row.serial, work.row.register))
-        previous = work.previous_estimate
+        # An actual read since the previous estimate (a stale end read) starts the run of estimates afresh.
+        previous = work.previous_estimate if work.true_up is None else None
         estimate = estimate_end_read(
             _last_actual(work), end_at,
             Read(found.history_value, work.actual_start.unit, found.history_read_at) if found.history_read_at else None,
             (Read(found.last_year_start_value, work.actual_start.unit, found.last_year_start_at),
              Read(found.last_year_end_value, work.actual_start.unit, found.last_year_end_at))
             if found.last_year_start_at and found.last_year_end_at else None,
-            Read(previous.value, previous.unit, previous.read_at) if previous is not None else None, policy)
+            Read(previous.value, previous.unit, previous.read_at) if previous is not None else None, policy,
+            row.register_digits)
         if estimate is None:
             work.notes.append("no history to estimate from")
             continue
+        if work.stale_end:
+            estimate.basis["stale_end_read"] = (f"the latest actual read was more than {policy.stale_end_read_days} "
+                                                "days before the period end")
         stored = BillingEstimate(
             meter_serial=row.serial, register=work.row.register, read_at=estimate.read_at, value=estimate.value,
             unit=work.actual_start.unit, account_id=row.account_id, period_start=request["period_start"],
@@ -217,6 +232,7 @@ def _determinant(rows, registers: list[_Register], end_at) -> tuple[dict | None,
     found = MeterOnAccount(
         account_id=row.account_id, known_account=row.known_account, meter_serial=row.serial, meter_size=row.size,
         installed_at=row.installed_at, multiplier=row.multiplier if row.multiplier is not None else 1,
+        register_digits=row.register_digits,
         registers=tuple(RegisterPeriod(r.row.register, r.start, r.end if r.end is not None and r.start is not None
                                        and r.end.read_at > r.start.read_at else None) for r in registers))
     determinant, gap = determinant_or_missing(found, end_at)

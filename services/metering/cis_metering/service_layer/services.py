@@ -8,13 +8,16 @@ from sqlalchemy.exc import IntegrityError
 
 from cis_metering.adapters import interval_store, repository
 from cis_metering.adapters.interval_store import block_end
-from cis_metering.adapters.models import Installation, Meter, RegisterRead, ServiceAccount
-from cis_metering.domain.determinants import MeterOnAccount, RegisterPeriod, determinant_or_missing, worst_quality
-from cis_metering.domain.model import (DISTRICT_ZONE, IN_STOCK, INSTALLED, REMOVED, Read, check_fits_register,
-                                       check_installable, period_bounds, start_of_day, to_hcf)
-from cis_metering.domain.vee import (DEFAULT_THRESHOLDS, Finding, VeeThresholds, block_hold, boundary_findings,
-                                     check_usage, extend_with_previous, usage_checks_needed, validate_block,
-                                     without_previous)
+from cis_metering.adapters.models import (Installation, Meter, ReadException, ReadExceptionResolution, RegisterRead,
+                                          ServiceAccount)
+from cis_metering.domain.determinants import (COMPOUND_REGISTERS, MeterOnAccount, RegisterPeriod,
+                                              determinant_or_missing, worst_quality)
+from cis_metering.domain.model import (DISTRICT_ZONE, IN_STOCK, INSTALLED, REMOVED, UNITS_PER_HCF, Read,
+                                       check_fits_register, check_installable, period_bounds, start_of_day, to_hcf)
+from cis_metering.domain.vee import (DEFAULT_THRESHOLDS, Finding, StoredRead, VeeThresholds, block_hold,
+                                     boundary_findings, check_usage, extend_with_previous, usage_checks_needed,
+                                     used_after_closing, validate_block, without_previous)
+from cis_metering.service_layer import worklist
 from cis_runtime.errors import Conflict, InvalidInput, NotFound
 
 ACCOUNT_READS_SHOWN = 100
@@ -102,12 +105,73 @@ def _store_exchange_read(uow, meter, at, value, source: str) -> None:
         raise Conflict(f"meter {meter.serial} already has a reading of {stored.value} at {at.isoformat()}")
 
 
-def record_account_closed(uow, payload: dict) -> None:
+def record_account_closed(uow, payload: dict, limits: VeeThresholds = DEFAULT_THRESHOLDS) -> None:
     """Service on the account ended on closed_on: from then on, water used through its connection with
-    no open account is raised as possible unauthorized use (VEE rule read_on_inactive_account)."""
+    no open account is raised as possible unauthorized use (VEE rule read_on_inactive_account) - also in
+    readings stored before the closure was known. A final read requested with the closure is asked of
+    the field (a reread_meter work order) unless an actual reading was taken on the closing day."""
+    account = uow.session.get(ServiceAccount, payload["account_id"], with_for_update=True)
     uow.session.execute(sa.update(ServiceAccount).where(ServiceAccount.account_id == payload["account_id"])
                         .values(status="closed", closed_on=payload["closed_on"]))
+    uow.session.flush()
+    installation = None if account is None else uow.session.scalars(sa.select(Installation).where(
+        Installation.connection_id == account.connection_id, Installation.removed_on.is_(None))).first()
+    if installation is not None:
+        meter = uow.session.get(Meter, installation.serial)
+        _recheck_reads_after_closing(uow, meter, installation, limits)
+        if payload["final_read_requested"]:
+            _request_final_read(uow, meter, account, payload["closed_on"])
     uow.commit()
+
+
+def _recheck_reads_after_closing(uow, meter, installation, limits: VeeThresholds) -> None:
+    """Readings stored after the closing day before the closure was known: the first one showing water
+    used since the reading at closing is raised as read_on_inactive_account (once per register)."""
+    facts = repository.meter_facts(uow.session, [meter.serial])[meter.serial]
+    if facts.account_open or facts.closed_at is None:
+        return  # another account takes water through the connection: its use is billed
+    rows = []
+    for register in registers_of(meter.meter_type):
+        at_closing = repository.reading_at_or_before(uow.session, meter.serial, register, facts.closed_at,
+                                                     installation.installed_at)
+        if at_closing is None:
+            continue
+        tolerance = limits.reverse_flow_tolerance_hcf * UNITS_PER_HCF[meter.unit]
+        first_after = repository.first_reading_above(uow.session, meter.serial, register, facts.closed_at,
+                                                     at_closing.value + tolerance)
+        if first_after is None:
+            continue
+        finding = used_after_closing(facts.closed_at, at_closing, first_after, meter.unit, limits)
+        if finding is not None and not repository.has_open_exception(uow.session, meter.serial, register,
+                                                                     finding.rule):
+            rows.append(exception_row(None, {"meter_serial": meter.serial, "register": register, "unit": meter.unit,
+                                             "interval_start": first_after.read_at, "interval_seconds": 3600,
+                                             "values": [str(first_after.value)]},
+                                      Finding(finding.rule, 0, finding.reason, finding.details)))
+    repository.insert_exception_rows(uow.session, rows)
+
+
+def _request_final_read(uow, meter, account, closed_on) -> None:
+    """A final read for the closing bill: one work order per meter, held as a final_read exception (waiting
+    for the field) that holds the account's determinants until staff accept it with the read entered."""
+    day_starts, day_ends = start_of_day(closed_on), start_of_day(closed_on + timedelta(days=1))
+    registers = registers_of(meter.meter_type)
+    if repository.has_actual_read_between(uow.session, meter.serial, registers, day_starts, day_ends):
+        return
+    item = ReadException(
+        batch_id=None, meter_serial=meter.serial, register=registers[0], read_at=day_starts, value=None,
+        unit=meter.unit, rule="final_read",
+        reason=f"final read requested for the closing of account {account.account_id} on {closed_on.isoformat()}",
+        details={"account_id": account.account_id, "closed_on": closed_on.isoformat(), "holds": True},
+        resolved=False, status="reread_requested")
+    uow.session.add(item)
+    uow.session.flush()
+    worklist.request_field_work(uow, item, {"action": "request_reread", "resolved_by": "metering",
+                                            "reason": item.reason}, account_id=account.account_id)
+
+
+def registers_of(meter_type: str) -> tuple[str, ...]:
+    return COMPOUND_REGISTERS if meter_type == "compound" else ("main",)
 
 
 def record_account_opened(uow, payload: dict) -> None:
@@ -178,16 +242,19 @@ def store_blocks(uow, batch_id: str, blocks: list[dict], limits: VeeThresholds =
             exceptions.append(exception_row(batch_id, block, held))
         else:
             accepted.append((block, meter))
-    previous = repository.previous_reads(uow.session, [block for block, _ in accepted],
-                                         limits.previous_read_lookback_days)
+    previous, following = repository.neighbour_reads(uow.session, [block for block, _ in accepted],
+                                                     limits.previous_read_lookback_days)
     for block, meter in accepted:
-        before = previous.get((block["meter_serial"], block["register"], block["interval_start"]))
-        block, validated, findings, seen = validate_across_boundary(block, meter, before, limits)
+        key = (block["meter_serial"], block["register"], block["interval_start"])
+        after = following.get(key)
+        block, validated, findings, seen = validate_across_boundary(block, meter, previous.get(key), limits)
         staged.append((block, validated))
         exceptions += [exception_row(batch_id, block, finding) for finding in findings]
         need = usage_checks_needed(seen, meter, limits)
         if need:
             usage.append((block, seen, meter, need))
+        if after is not None:
+            exceptions += _recheck_after_late_block(uow, batch_id, block, meter, after, staged, limits)
     exceptions += _usage_findings(uow, batch_id, usage, limits)
     stored = 0
     if staged:
@@ -212,11 +279,61 @@ def validate_across_boundary(block: dict, meter, before, limits: VeeThresholds =
         block, validated, findings = without_previous(extended, validated, findings)
         return block, validated, findings, extended
     validated, findings = validate_block(block, meter, limits)
-    crossing = boundary_findings(block, before, limits)
+    crossing = boundary_findings(block, before, limits, meter.register_digits)
     for finding in crossing:
         if finding.rule == "reverse_flow":
             validated[finding.index] = None
     return block, validated, crossing + findings, block
+
+
+def recheck_after_late_block(block: dict, meter, after: StoredRead, limits: VeeThresholds = DEFAULT_THRESHOLDS):
+    """A late block arrived before a reading already stored (`after`): that reading is checked again with
+    the block's last reading in front, as it would have been had the batches come in order. Returns
+    (the intervals missing between them with the stored reading last, validated, findings) or None when
+    there is nothing to check (a block without readings, or a stored install or manual reading)."""
+    last = next((i for i in range(len(block["values"]) - 1, -1, -1) if block["values"][i] is not None), None)
+    if last is None or not after.interval_data:
+        return None
+    last_at = block["interval_start"] + timedelta(seconds=block["interval_seconds"] * last)
+    stored = dict(block, interval_start=after.read_at, values=[str(after.value)], flags=[])
+    rechecked, validated, findings, _ = validate_across_boundary(
+        stored, meter, StoredRead(last_at, Decimal(block["values"][last])), limits)
+    return rechecked, validated, findings
+
+
+def _recheck_after_late_block(uow, batch_id, block, meter, after, staged: list, limits) -> list[dict]:
+    """Store what checking the reading after a late block again found: the intervals between them are
+    interpolated (or their interpolation from an older reading replaced), the gap, reverse flow and spike
+    findings the reading's own batch raised across the boundary give way to the new ones (superseded,
+    audited), and the reading is held or released accordingly."""
+    rechecked = recheck_after_late_block(block, meter, after.read, limits)
+    if rechecked is None:
+        return []
+    stored_block, validated, findings = rechecked
+    # Interpolations stored from an older reading before the late block: replaced by what is staged now.
+    repository.drop_interpolations_between(uow.session, block["meter_serial"], block["register"],
+                                           block["interval_start"], after.read.read_at)
+    if len(validated) > 1:
+        staged.append((dict(stored_block, values=stored_block["values"][:-1]), validated[:-1]))
+    found = {(finding.rule, exception_row(batch_id, stored_block, finding)["read_at"]): finding for finding in findings}
+    for old in repository.boundary_findings_of_batch(uow.session, block["meter_serial"], block["register"],
+                                                     after.batch_id, block["interval_start"], after.read.read_at):
+        if found.pop((old.rule, old.read_at), None) is None:
+            _supersede(uow, old.exception_id, old.status, batch_id)
+    uow.session.flush()
+    hold = any(finding.holds and finding.index == len(validated) - 1 for finding in found.values())
+    repository.hold_or_release_reading(uow.session, block["meter_serial"], block["register"], after.read.read_at,
+                                       hold)
+    return [exception_row(batch_id, stored_block, finding) for finding in found.values()]
+
+
+def _supersede(uow, exception_id: int, status: str, batch_id: str) -> None:
+    uow.session.execute(sa.update(ReadException).where(ReadException.exception_id == exception_id)
+                        .values(status="superseded", resolved=True))
+    uow.session.add(ReadExceptionResolution(
+        exception_id=exception_id, action="superseded", resolved_by="metering", resolved_on=uow.today(),
+        reason=f"batch {batch_id} arrived late with the readings before this one: checked again against them",
+        old_status=status, new_status="superseded"))
 
 
 def _usage_findings(uow, batch_id, usage: list, limits: VeeThresholds) -> list[dict]:
@@ -366,7 +483,8 @@ def _meter_on_account(rows) -> MeterOnAccount:
     return MeterOnAccount(
         account_id=row.account_id, known_account=row.known_account, meter_serial=row.serial,
         meter_size=row.size, installed_at=row.installed_at,
-        multiplier=row.multiplier if row.multiplier is not None else Decimal(1), registers=tuple(registers))
+        multiplier=row.multiplier if row.multiplier is not None else Decimal(1), registers=tuple(registers),
+        register_digits=row.register_digits)
 
 
 def account_meter_reads(uow, account_id: str) -> dict:

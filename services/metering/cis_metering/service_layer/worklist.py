@@ -99,14 +99,17 @@ def _neighbours(uow, item: ReadException):
     return nearest(before=True), nearest(before=False)
 
 
-def request_field_work(uow, item: ReadException, request: dict) -> str:
+def request_field_work(uow, item: ReadException, request: dict, account_id: str | None = None) -> str:
+    """Emit the work order for `item`, naming the meter's open account (or `account_id`: a closed one
+    asking for its final read) with its service address and APN."""
+    account = (ServiceAccount.status == "open") if account_id is None else (ServiceAccount.account_id == account_id)
     where = uow.session.execute(
         sa.select(Meter.size, Meter.meter_type, Meter.ami_endpoint_id, Installation.connection_id,
                   ServiceAccount.account_id, ServiceAccount.service_address, ServiceAccount.apn)
         .select_from(Meter)
         .outerjoin(Installation, sa.and_(Installation.serial == Meter.serial, Installation.removed_on.is_(None)))
         .outerjoin(ServiceAccount, sa.and_(ServiceAccount.connection_id == Installation.connection_id,
-                                           ServiceAccount.status == "open"))
+                                           account))
         .where(Meter.serial == item.meter_serial)).first()
     order_id = f"mwo-{uuid.uuid4()}"
     installation = None
