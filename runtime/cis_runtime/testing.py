@@ -214,20 +214,31 @@ def publish():
 
 def dead_letters(queue_name: str) -> list:
     """Drain and return (headers, body) of every message in `queue_name`.dlq."""
-    import json
+    return [(message.headers, _json_or_raw(message.body)) for message in _drain(f"{queue_name}.dlq")]
 
+
+def drain_queue(queue_name: str) -> list:
+    """Drain and return the decoded bodies of every message in `queue_name` (e.g. a queue read by a
+    system outside the suite, such as operations.work_orders)."""
+    return [_json_or_raw(message.body) for message in _drain(queue_name)]
+
+
+def _drain(queue_name: str) -> list:
     from kombu import Connection
 
     from cis_runtime import config
 
     found = []
     with Connection(config.amqp_uri()) as connection:
-        channel = connection.default_channel
-        while (message := channel.basic_get(f"{queue_name}.dlq", no_ack=True)) is not None:
-            body = message.body
-            try:
-                body = json.loads(body)
-            except ValueError:
-                pass
-            found.append((message.headers, body))
+        while (message := connection.default_channel.basic_get(queue_name, no_ack=True)) is not None:
+            found.append(message)
     return found
+
+
+def _json_or_raw(body):
+    import json
+
+    try:
+        return json.loads(body)
+    except ValueError:
+        return body

@@ -1,15 +1,12 @@
 """An account closing (accounts.account_closed.v1): readings already stored past the closing day are
 checked for water used with no account, and a requested final read goes to the field as a work order."""
-import json
 from decimal import Decimal
 
 import sqlalchemy as sa
-from kombu import Connection
 
 from cis_contracts.registry import get
-from cis_runtime import config
 from cis_runtime.edge.dependencies import engine_for
-from cis_runtime.testing import wait_for
+from cis_runtime.testing import drain_queue, wait_for
 
 INTERVAL_READS = "metering.ami_interval_reads.v1"
 OPENED = "accounts.account_opened.v1"
@@ -19,14 +16,6 @@ CLOSED = "accounts.account_closed.v1"
 def rows(sql: str, **params):
     with engine_for("metering").connect() as db:
         return db.execute(sa.text(sql), params).all()
-
-
-def drain(queue: str) -> list[dict]:
-    found = []
-    with Connection(config.amqp_uri()) as connection:
-        while (message := connection.default_channel.basic_get(queue, no_ack=True)) is not None:
-            found.append(json.loads(message.body))
-    return found
 
 
 def start(running_services, rpc, publish):
@@ -66,12 +55,12 @@ def test_a_closure_arriving_after_reads_past_the_closing_day_still_raises_the_wa
 
 def test_a_requested_final_read_is_a_reread_work_order_with_the_meter_location_holding_the_closing_bill(
         running_services, rpc, publish):
-    drain("operations.work_orders")  # the queue outlives earlier tests of this run
+    drain_queue("operations.work_orders")  # the queue outlives earlier tests of this run
     start(running_services, rpc, publish)
     close(publish, final_read_requested=True)
     [(exception_id, rule, status)] = rows("select exception_id, rule, status from read_exceptions")
     assert (rule, status) == ("final_read", "reread_requested")
-    [order] = wait_for(lambda: [o["payload"] for o in drain("operations.work_orders")], message="work order")
+    [order] = wait_for(lambda: [o["payload"] for o in drain_queue("operations.work_orders")], message="work order")
     assert (order["work"], order["meter_serial"], order["account_id"], order["exception_id"]) == (
         "reread_meter", "M-1", "A1", exception_id)
     assert order["installation"] == '5/8" displacement, manually read' and order["service_address"]

@@ -2,29 +2,18 @@
 estimated from the meter's average daily use, else the same period last year; the estimate is stored
 and the next period starts from it; an actual read later trues it up explicitly; a meter estimated
 too many periods in a row gets a field check; no history at all stays missing, never a zero bill."""
-import json
 
 import pytest
 import sqlalchemy as sa
-from kombu import Connection
 
-from cis_runtime import config
 from cis_runtime.edge.dependencies import engine_for
 from cis_runtime.errors import Conflict
-from cis_runtime.testing import wait_for
+from cis_runtime.testing import drain_queue, wait_for
 
 
 def rows(sql: str, **params):
     with engine_for("metering").connect() as db:
         return db.execute(sa.text(sql), params).all()
-
-
-def drain(queue: str) -> list[dict]:
-    found = []
-    with Connection(config.amqp_uri()) as connection:
-        while (message := connection.default_channel.basic_get(queue, no_ack=True)) is not None:
-            found.append(json.loads(message.body))
-    return found
 
 
 def start(running_services, rpc):
@@ -146,7 +135,7 @@ def test_same_period_last_year_when_recent_history_is_too_short(running_services
 
 def test_prolonged_estimation_requests_a_meter_check_and_holds_the_next_period(running_services, rpc):
     start(running_services, rpc)
-    drain("operations.work_orders")  # the queue outlives earlier tests of this run
+    drain_queue("operations.work_orders")  # the queue outlives earlier tests of this run
     with_average_daily_use_of_one_hcf(rpc)
     periods = [("2026-01-01", "2026-01-31"), ("2026-02-01", "2026-02-28"), ("2026-03-01", "2026-03-31")]
     estimates = [determinants(rpc, first, last, "A1")["determinants"][0]["estimates"][0] for first, last in periods]
@@ -161,7 +150,7 @@ def test_prolonged_estimation_requests_a_meter_check_and_holds_the_next_period(r
     [item] = rpc.metering.list_read_exceptions({"rule": "prolonged_estimation"})["exceptions"]
     assert (item["status"], item["details"]["consecutive_periods"], item["details"]["limit"]) == (
         "meter_check_requested", 3, 3)
-    orders = wait_for(lambda: [o["payload"] for o in drain("operations.work_orders")], message="work order")
+    orders = wait_for(lambda: [o["payload"] for o in drain_queue("operations.work_orders")], message="work order")
     assert [(o["work"], o["meter_serial"], o["exception_id"]) for o in orders] == [
         ("check_meter", "M-1", item["exception_id"])]
 

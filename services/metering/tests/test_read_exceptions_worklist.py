@@ -1,17 +1,14 @@
 """The read exceptions worklist: staff resolve what VEE held; every resolution is audited; field
 work and leak/backflow alerts leave as events for operations."""
-import json
 from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from kombu import Connection
 
 from cis_contracts.registry import get
-from cis_runtime import config
 from cis_runtime.edge.dependencies import engine_for
 from cis_runtime.errors import Conflict, InvalidInput
-from cis_runtime.testing import wait_for
+from cis_runtime.testing import drain_queue, wait_for
 
 INTERVAL_READS = "metering.ami_interval_reads.v1"
 OPENED = "accounts.account_opened.v1"
@@ -20,14 +17,6 @@ OPENED = "accounts.account_opened.v1"
 def rows(sql: str, **params):
     with engine_for("metering").connect() as db:
         return db.execute(sa.text(sql), params).all()
-
-
-def drain(queue: str) -> list[dict]:
-    found = []
-    with Connection(config.amqp_uri()) as connection:
-        while (message := connection.default_channel.basic_get(queue, no_ack=True)) is not None:
-            found.append(json.loads(message.body))
-    return found
 
 
 def start_with_held_reading(running_services, rpc, publish, values=("10.0", "9.0", "10.5")):
@@ -99,7 +88,7 @@ def test_accepting_makes_the_raw_reading_billable(running_services, rpc, publish
 def test_a_meter_check_sends_a_work_order_with_location_and_installation(running_services, rpc, publish):
     held = start_with_held_reading(running_services, rpc, publish)
     result = resolve(rpc, held["exception_id"], "request_meter_check")
-    orders = wait_for(lambda: [o["payload"] for o in drain("operations.work_orders")
+    orders = wait_for(lambda: [o["payload"] for o in drain_queue("operations.work_orders")
                                if o["payload"]["order_id"] == result["work_order_id"]], message="work order")
     order = orders[0]
     assert order["work"] == "check_meter"
@@ -109,15 +98,15 @@ def test_a_meter_check_sends_a_work_order_with_location_and_installation(running
 
 
 def test_reverse_flow_publishes_a_backflow_alert_for_operations(running_services, rpc, publish):
-    drain("operations.meter_alerts")  # the queue outlives earlier tests of this run
+    drain_queue("operations.meter_alerts")  # the queue outlives earlier tests of this run
     start_with_held_reading(running_services, rpc, publish)
-    alerts = wait_for(lambda: drain("operations.meter_alerts"), message="alert published")
+    alerts = wait_for(lambda: drain_queue("operations.meter_alerts"), message="alert published")
     assert [(a["payload"]["kind"], a["payload"]["account_id"]) for a in alerts] == [("backflow", "A1")]
 
 
 def test_water_flowing_every_hour_for_a_day_is_noted_as_a_possible_leak(running_services, rpc, publish):
     day = [f"{10 + hour * 0.1:.1f}" for hour in range(25)]
-    drain("operations.meter_alerts")
+    drain_queue("operations.meter_alerts")
     running_services("metering")
     rpc.metering.register_meter({"serial": "M-1", "size": "5/8"})
     rpc.metering.install_meter({"serial": "M-1", "connection_id": "SC1", "installed_on": "2026-01-01",
@@ -125,7 +114,7 @@ def test_water_flowing_every_hour_for_a_day_is_noted_as_a_possible_leak(running_
     publish(INTERVAL_READS, {"batch_id": "B-1", "head_end": "beacon", "blocks": [{
         "meter_serial": "M-1", "interval_start": "2026-01-15T00:00:00-08:00", "interval_seconds": 3600,
         "values": day}]})
-    alerts = wait_for(lambda: drain("operations.meter_alerts"), message="leak alert")
+    alerts = wait_for(lambda: drain_queue("operations.meter_alerts"), message="leak alert")
     assert [a["payload"]["kind"] for a in alerts] == ["leak"]
     # 2.4 HCF that day against 10 HCF in the 14 days since installation: high use too, for staff to look at.
     assert rows("select rule, status from read_exceptions order by exception_id") == [
