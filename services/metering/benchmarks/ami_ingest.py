@@ -23,6 +23,7 @@ import sys
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
+from decimal import Decimal
 from urllib.parse import quote
 
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
@@ -37,11 +38,10 @@ def serial(number: int) -> str:
 def hourly_readings(number: int) -> list[str]:
     """Cumulative register readings in HCF (3 decimals): a few gallons an hour, more by day, none from
     3 to 4 am (water flowing every hour of a day is a possible leak, which VEE reports)."""
-    base = 100 + (number % 5000) * 0.37
-    readings, total = [], base
+    total, readings = Decimal(100) + (number % 5000) * Decimal("0.37"), []
     for hour in range(HOURS):
         readings.append(f"{total:.3f}")
-        total += 0 if hour == 3 else 0.004 + ((number + hour) % 7) * 0.003
+        total += 0 if hour == 3 else Decimal("0.004") + ((number + hour) % 7) * Decimal("0.003")
     return readings
 
 
@@ -253,11 +253,11 @@ def _time_beacon_import(engine, row_count: int) -> None:
             written = 0
             for number in range(1, endpoints + 1):
                 readings = hourly_readings(number)
-                day_use = float(readings[-1]) - float(readings[0]) + 0.01  # the register carries on
+                day_use = Decimal(readings[-1]) - Decimal(readings[0]) + Decimal("0.010")  # the register carries on
                 for hour, reading in enumerate(readings):
                     if written == row_count:
                         break
-                    export.write(f"9{number:08d},ORION_CELLULAR,{float(reading) + day_use:.3f},"
+                    export.write(f"9{number:08d},ORION_CELLULAR,{Decimal(reading) + day_use},"
                                  f"2026-01-16 {hour:02d}:00:00,60\n")
                     written += 1
         started = time.perf_counter()
