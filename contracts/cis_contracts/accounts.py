@@ -185,3 +185,50 @@ class AccountClosed(Schema):
     closed_on = fields.Date(required=True)  # the last day of service
     reason = fields.String(required=True)
     final_read_requested = fields.Boolean(required=True)
+
+
+@message("accounts.close_account_request.v2", RPC_REQUEST,
+         "v1 plus the forwarding address the customer gave at move-out, where the closing bill and any final "
+         "notices go (null: the mailing address on file). v1 bodies still load.", rpc="accounts.close_account")
+class CloseAccountRequestV2(CloseAccountRequest):
+    forwarding_address = fields.Nested(AddressSchema, load_default=None, allow_none=True)
+
+
+@message("accounts.account_closed.v2", EVENT,
+         "v1 plus the forwarding address (null: the mailing address on file). Published beside v1 for the "
+         "consumers that have not moved; collections and notifications read v2.")
+class AccountClosedV2(AccountClosed):
+    forwarding_address = fields.Nested(AddressSchema, required=True, allow_none=True)
+
+
+# --- how the customer gets bills (owned by accounts: the customer's choice) ---------------------
+
+@message("accounts.set_bill_delivery_request.v1", RPC_REQUEST,
+         "The customer's choice of paper or paperless bills. Paperless needs an email address on the customer; "
+         "every bill is mailed on paper unless the customer chose paperless and the address works.",
+         rpc="accounts.set_bill_delivery")
+class SetBillDeliveryRequest(Schema):
+    account_id = fields.String(required=True, validate=validate.Length(min=1, max=20))
+    paperless = fields.Boolean(required=True)
+    changed_by = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+@message("accounts.bill_delivery.v1", RPC_RESPONSE, "An account's bill delivery choice.",
+         rpc="accounts.set_bill_delivery")
+class BillDelivery(Schema):
+    account_id = fields.String(required=True)
+    paperless = fields.Boolean(required=True)
+    email = fields.String(required=True, allow_none=True)
+    changed_on = fields.Date(required=True, allow_none=True)  # null: never changed (paper, the default)
+    changed_by = fields.String(required=True, allow_none=True)
+
+
+@message("accounts.bill_delivery_changed.v1", EVENT,
+         "An account's bill delivery choice changed (the whole choice after the change); `revision` rises by one "
+         "with each change, so a consumer keeps the highest. No event yet: paper.")
+class BillDeliveryChanged(Schema):
+    account_id = fields.String(required=True)
+    paperless = fields.Boolean(required=True)
+    email = fields.String(required=True, allow_none=True)
+    changed_on = fields.Date(required=True)
+    revision = fields.Integer(required=True, validate=validate.Range(min=1))

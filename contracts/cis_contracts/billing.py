@@ -358,3 +358,30 @@ class BillImpactSchema(Schema):
     accounts_priced = fields.Integer(required=True, validate=validate.Range(min=0))
     groups = fields.List(fields.Nested(BillImpactGroupSchema), required=True)
     exceptions = fields.List(fields.Nested(BillImpactExceptionSchema), required=True)
+
+
+# --- the seam: is another service's view of an account's ledger current? ------------------------
+
+@message("billing.ledger_positions_request.v1", RPC_REQUEST,
+         "The ledger position of each account named: what a service deciding on money (collections) compares "
+         "with the billing events it has applied before it acts.", rpc="billing.ledger_positions")
+class LedgerPositionsRequest(Schema):
+    account_ids = fields.List(fields.String(validate=validate.Length(min=1, max=20)), required=True,
+                              validate=validate.Length(min=1, max=5000))
+
+
+class LedgerPositionSchema(Schema):
+    account_id = fields.String(required=True)
+    # every ledger entry (bill, payment, adjustment) is announced by exactly one billing event
+    # (bill_issued, payment_posted, adjustment_posted): a consumer that applied `entries` events
+    # of this account, and holds the same balance, has a current view of it
+    entries = fields.Integer(required=True, validate=validate.Range(min=0))
+    balance = Money(required=True)
+
+
+@message("billing.ledger_positions.v1", RPC_RESPONSE,
+         "Per account: the number of ledger entries and the balance, on billing's business date. An account "
+         "billing does not know has 0 entries and a balance of 0.00.", rpc="billing.ledger_positions")
+class LedgerPositions(Schema):
+    business_date = fields.Date(required=True)
+    positions = fields.List(fields.Nested(LedgerPositionSchema), required=True)

@@ -30,6 +30,25 @@ class DailyRun(Schema):
     notices_requested = fields.Integer(required=True, validate=validate.Range(min=0))
 
 
+class DeferredAccountSchema(Schema):
+    account_id = fields.String(required=True)
+    reason = fields.String(required=True)
+
+
+@message("collections.daily_run.v2", RPC_RESPONSE,
+         "One daily run of a business date. The run may be asked again the same day (after a payment or a "
+         "returned check): each account action is taken once whatever the number of runs. An account whose "
+         "billing events collections has not all applied is deferred (no action on a stale view); an account "
+         "whose data breaks the engine is listed in accounts_failed and the run goes on.",
+         rpc="collections.run_daily")
+class DailyRunV2(DailyRun):
+    run_number = fields.Integer(required=True, validate=validate.Range(min=1))  # nth run of the date
+    actions_taken = fields.Integer(required=True, validate=validate.Range(min=0))
+    accounts_deferred = fields.Integer(required=True, validate=validate.Range(min=0))
+    deferred = fields.List(fields.Nested(DeferredAccountSchema), required=True)  # the first 100
+    accounts_failed = fields.List(fields.Nested(DeferredAccountSchema), required=True)
+
+
 class NoticeSummary(Schema):
     notice_id = fields.String(required=True)
     kind = fields.String(required=True, validate=validate.OneOf(NOTICE_KINDS))

@@ -44,3 +44,22 @@ class NoticeDispatched(Schema):
     addressee = fields.String(required=True)
     address = fields.String(required=True)      # the postal address, or the email address
     document = fields.String(required=True, allow_none=True)  # the printed letter in the mail-house drop
+
+
+BILL_CHANNELS = ("mail", "email")
+
+
+@message("notifications.bill_delivered.v1", EVENT,
+         "A bill reached the customer: mail = the printed bill was handed to the mail house on delivered_on; "
+         "email = the e-bill was accepted by the mail relay for a paperless customer with a working address. "
+         "Every period collections counts from a bill (past-due reminders, Gov. Code 60373(a)'s 19 days) "
+         "counts from delivered_on; a bill never delivered starts nothing. One event per bill (delivery_id).")
+class BillDelivered(Schema):
+    delivery_id = fields.String(required=True)  # "<bill_id>-bill": a repeat is recognised
+    bill_id = fields.String(required=True)
+    account_id = fields.String(required=True)
+    channel = fields.String(required=True, validate=validate.OneOf(BILL_CHANNELS))
+    delivered_on = fields.Date(required=True)
+    addressee = fields.String(required=True)
+    address = fields.String(required=True)      # the postal address, or the email address
+    document = fields.String(required=True, allow_none=True)  # the printed bill in the mail-house drop
