@@ -63,3 +63,23 @@ class BillDelivered(Schema):
     addressee = fields.String(required=True)
     address = fields.String(required=True)      # the postal address, or the email address
     document = fields.String(required=True, allow_none=True)  # the printed bill in the mail-house drop
+
+
+class DeliveryV2Schema(Schema):
+    delivery_id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(DELIVERY_KINDS))
+    channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
+    recipient = fields.String(required=True, allow_none=True)  # the addressee and postal address, or the email
+    subject = fields.String(required=True)
+    status = fields.String(required=True, validate=validate.OneOf(DELIVERY_STATUSES))
+    business_date = fields.Date(required=True)  # the District's business date it was mailed, posted or emailed
+    reference = fields.String(required=True, allow_none=True)  # the bill_id or collections' notice_id
+    sent_at = ZonedDateTime(required=True)  # the wall-clock instant, for support staff
+
+
+@message("notifications.deliveries.v2", RPC_RESPONSE,
+         "Every delivery recorded for an account, oldest business date first: v1 plus the channel, the business "
+         "date (what staff read) and the bill or notice it carried.", rpc="notifications.list_deliveries_v2")
+class DeliveriesV2(Schema):
+    account_id = fields.String(required=True)
+    deliveries = fields.List(fields.Nested(DeliveryV2Schema), required=True)
