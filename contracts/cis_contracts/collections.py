@@ -137,6 +137,23 @@ class ReconnectOrdered(Schema):
     ordered_on = fields.Date(required=True)
 
 
+CANCELLED_WORK = ("shutoff", "post_notice")
+
+
+@message("collections.work_order_cancelled.v1", EVENT,
+         "Collections calls off a work order it issued that the crew has not reported done: a shutoff, or a "
+         "notice posting, for an account that closed (a closed account is never shut off: the connection may "
+         "serve a new customer). Do not carry it out; reason says why.",
+         external_queue="operations.work_orders")
+class WorkOrderCancelled(Schema):
+    order_id = fields.String(required=True)
+    account_id = fields.String(required=True)
+    kind = fields.String(required=True, validate=validate.OneOf(CANCELLED_WORK))
+    reason = fields.String(required=True)
+    cancelled_on = fields.Date(required=True)
+    rule = fields.Nested(RuleRef, required=True)
+
+
 POSTED_NOTICE_KINDS = ("forty_eight_hour_notice", "final_notice_posting")
 
 

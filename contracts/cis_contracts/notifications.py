@@ -65,9 +65,13 @@ class BillDelivered(Schema):
     document = fields.String(required=True, allow_none=True)  # the printed bill in the mail-house drop
 
 
+# v1's list missed the leak and backflow letters notifications also records
+DELIVERY_KINDS_V2 = DELIVERY_KINDS + ("leak_letter", "backflow_letter")
+
+
 class DeliveryV2Schema(Schema):
     delivery_id = fields.String(required=True)
-    kind = fields.String(required=True, validate=validate.OneOf(DELIVERY_KINDS))
+    kind = fields.String(required=True, validate=validate.OneOf(DELIVERY_KINDS_V2))
     channel = fields.String(required=True, validate=validate.OneOf(CHANNELS))
     recipient = fields.String(required=True, allow_none=True)  # the addressee and postal address, or the email
     subject = fields.String(required=True)

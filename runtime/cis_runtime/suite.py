@@ -80,14 +80,16 @@ def demo() -> None:
     var = ROOT / "var"
     mail_host, mail_port = config.smtp_address()
     sink = start_mail_sink(mail_host, mail_port, var / "mail")
-    suite = Suite(var / "log", {"CIS_COLLECTIONS_POLL_SECONDS": "5"})
+    suite = Suite(var / "log", {"CIS_COLLECTIONS_POLL_SECONDS": "5",
+                                "CIS_MAIL_DROP_DIR": str(var / "mail-drop")})
     try:
         suite.prepare()
         suite.start_all()
         summary = seed_demo_district(suite.gateway_url)
         print(f"\nThe suite is running. Staff web UI and API: {suite.gateway_url}/")
         print(summary)
-        print(f"Mail sent by notifications is saved under {var / 'mail'}; logs under {var / 'log'}.")
+        print(f"E-mail sent by notifications is saved under {var / 'mail'}; printed bills and letters for the "
+              f"mail house under {var / 'mail-drop'}; logs under {var / 'log'}.")
         print("Press Ctrl-C to stop everything.")
         while True:
             time.sleep(3600)

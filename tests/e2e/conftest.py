@@ -49,7 +49,8 @@ def suite(mailbox, tmp_path_factory):
     running = Suite(tmp_path_factory.mktemp("logs"), {
         "CIS_GATEWAY_PORT": str(free_port()), "CIS_SMTP_HOST": "127.0.0.1", "CIS_SMTP_PORT": str(mailbox.port),
         "CIS_COLLECTIONS_POLL_SECONDS": "1", "CIS_BILL_RUN_POLL_SECONDS": "0.5",
-        "CIS_BILL_RUN_CHUNK": "50"})  # small chunks, so the crash test's SIGKILL lands mid-run
+        "CIS_BILL_RUN_CHUNK": "50",  # small chunks, so the crash test's SIGKILL lands mid-run
+        "CIS_MAIL_DROP_DIR": str(tmp_path_factory.mktemp("mail-drop"))})  # printed bills and letters
     running.prepare()
     running.start_all()
     yield running

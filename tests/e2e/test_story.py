@@ -23,6 +23,8 @@ def test_account_to_bill_to_past_due_notice_to_payment(api, mailbox, browser, su
                                         "connection_id": connection["connection_id"]})
     account_id = account["account_id"]
     assert account["opened_on"] == "2026-04-01"
+    # Rosa chose paperless bills (every other customer's bill is printed for the mail house).
+    api("PUT", f"/accounts/{account_id}/bill-delivery", {"paperless": True, "changed_by": "e2e"})
 
     # 2. Metering registers and installs a meter; the AMI head-end publishes reads.
     api("POST", "/meters", {"serial": "E2E0000001", "size": "5/8"})
@@ -45,7 +47,7 @@ def test_account_to_bill_to_past_due_notice_to_payment(api, mailbox, browser, su
     assert Decimal(bill["total"]) == Decimal("64.55")
     assert sum(Decimal(line["amount"]) for line in bill["lines"]) == Decimal("64.55")
 
-    # 4. Notifications emails the bill notice through SMTP and records it.
+    # 4. Notifications emails the e-bill through SMTP and records it.
     wait_for(lambda: mailbox.to("rosa@example.org"), message="bill notice email")
     assert "64.55" in mailbox.to("rosa@example.org")[0]["body"]
 

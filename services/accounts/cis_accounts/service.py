@@ -59,8 +59,19 @@ class Service(BusinessClockRpc):
     @rpc
     def close_account(self, request):
         with self.db() as uow:
-            result = services.close_account(uow, load_request("accounts.close_account_request.v1", request))
+            result = services.close_account(uow, load_request("accounts.close_account_request.v2", request))
         return contract("accounts.account.v1").schema().dump(result)
+
+    @rpc
+    def set_bill_delivery(self, request):
+        with self.db() as uow:
+            result = services.set_bill_delivery(uow, load_request("accounts.set_bill_delivery_request.v1", request))
+        return contract("accounts.bill_delivery.v1").schema().dump(result)
+
+    @rpc
+    def get_bill_delivery(self, account_id):
+        with self.db() as uow:
+            return contract("accounts.bill_delivery.v1").schema().dump(services.get_bill_delivery(uow, account_id))
 
     @rpc
     def list_accounts(self):

@@ -12,7 +12,7 @@ from cis_contracts.envelope import open_envelope
 from cis_runtime import config, db
 from cis_runtime.errors import Conflict, InvalidInput
 
-from test_accounts_service import open_one_account, outbox_envelopes
+from test_accounts_service import ADDRESS, open_one_account, outbox_envelopes
 
 
 def emitted(name: str) -> list[dict]:
@@ -124,3 +124,22 @@ def test_migrated_schema_matches_the_models():
     finally:
         engine.dispose()
         db.drop_database(url)
+
+
+def test_the_next_account_on_a_connection_opens_after_the_last_day_of_the_previous_one(running_services, rpc):
+    """closed_on is the previous customer's last day of service: a successor opening that day would be billed
+    for a day the previous customer is billed for too."""
+    running_services("accounts")
+    rpc.accounts.set_business_date("2026-03-01")
+    account, connection = open_one_account(rpc)
+    rpc.accounts.set_business_date("2026-03-20")
+    rpc.accounts.close_account({"account_id": account["account_id"], "closed_on": "2026-03-10"})
+    successor = rpc.accounts.create_customer({"name": "Ben Okafor", "mailing_address": ADDRESS})
+    for opened_on in ("2026-03-09", "2026-03-10"):
+        with pytest.raises(InvalidInput) as error:
+            rpc.accounts.open_account({"customer_id": successor["customer_id"],
+                                       "connection_id": connection["connection_id"], "opened_on": opened_on})
+        assert "2026-03-11 or later" in error.value.args[0]["opened_on"][0]
+    opened = rpc.accounts.open_account({"customer_id": successor["customer_id"],
+                                        "connection_id": connection["connection_id"], "opened_on": "2026-03-11"})
+    assert opened["opened_on"] == "2026-03-11"

@@ -92,6 +92,12 @@ class Service(BusinessClockRpc):
             return contract("billing.account_statement.v1").schema().dump(services.account_statement(uow, account_id))
 
     @rpc
+    def ledger_positions(self, request):
+        account_ids = load_request("billing.ledger_positions_request.v1", request)["account_ids"]
+        with self.db() as uow:
+            return contract("billing.ledger_positions.v1").schema().dump(services.ledger_positions(uow, account_ids))
+
+    @rpc
     def account_statement_v2(self, account_id):
         with self.db() as uow:
             return contract("billing.account_statement.v2").schema().dump(

@@ -257,3 +257,23 @@ def test_fixed_charges_prorated_over_split_periods_sum_to_the_whole(start, lengt
 def test_consumption_split_by_days_loses_nothing(total, days, increment):
     parts = split_by_days(total, days, increment)
     assert sum(parts) == total and all(p >= 0 for p in parts)
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=st.dates(date(2026, 1, 1), date(2027, 12, 1)), length=st.integers(1, 70),
+       change=st.integers(1, 69), split=st.integers(1, 69))
+def test_every_day_of_consecutive_periods_is_billed_once_across_a_rate_change(start, length, change, split):
+    """Periods are whole District days, both ends inclusive: two consecutive periods, each possibly cut
+    by a new version taking effect, bill each day of their union exactly once."""
+    from datetime import timedelta
+
+    def version(n, effective_from, daily):
+        return tariff([{"rule": "fixed_by_meter_size", "per": "day", "rates": {s: daily for s in SIZES}}],
+                      version=n, effective_from=effective_from.isoformat())
+    whole = Period(start, start + timedelta(days=length - 1))
+    tariffs = [version(1, date(2025, 7, 1), "0.80"), version(2, start + timedelta(days=change % length), "0.85")]
+    cut = split % length
+    periods = [whole] if not cut else [Period(start, start + timedelta(days=cut - 1)),
+                                       Period(start + timedelta(days=cut), whole.end)]
+    days_billed = [line.days for period in periods for line in bill(tariffs, "0", period=period)]
+    assert sum(days_billed) == whole.days

@@ -117,3 +117,120 @@ def test_every_late_penalty_requested_example_is_accepted(running_services, rpc,
     wait_for(lambda: query("select count(*) from penalty_requests")[0][0] == len(examples),
              message="every example assessed")
     assert dead_letters(QUEUE) == []
+
+
+# --- billing refuses a penalty its own ledger does not support (issue 9, case 1) -----------------
+
+JANUARY = {"period_start": "2026-01-01", "period_end": "2026-01-31"}
+
+
+def january_bill_of_64_55(rpc, publish, metering, account_id: str = "A0000003") -> str:
+    """A bill issued 2026-02-01, due 2026-02-22, of $64.55 (as B0000002 of the demo district)."""
+    rpc.billing.set_business_date("2026-02-01")
+    open_accounts(publish, account_id, opened_on="2025-07-01")
+    metering({account_id: "12"})
+    run_to_completion(rpc, rpc.billing.start_bill_run({"cycle": "1", **JANUARY}))
+    [(bill_id, due_on, total)] = query("select bill_id, due_on, total from bills")
+    assert (due_on.isoformat(), total) == ("2026-02-22", Decimal("64.55"))
+    return bill_id
+
+
+def paid(rpc, amount: str, received_on: str, account_id: str = "A0000003") -> None:
+    rpc.billing.post_payment({"account_id": account_id, "amount": amount, "method": "check",
+                              "reference": f"CHK-{received_on}", "received_on": received_on})
+
+
+def assessed(publish, request: dict) -> tuple:
+    """Publish the request and wait until billing remembers it: (amount, adjustment_id, refusal_reason)."""
+    publish("collections.late_penalty_requested.v1", request)
+    return wait_for(lambda: query("select amount, adjustment_id, refusal_reason from penalty_requests "
+                                  "where request_id = :r", r=request["request_id"]), message="the request assessed")[0]
+
+
+def late_penalties_posted() -> list:
+    return query("select amount from ledger_entries where kind = 'late_penalty'")
+
+
+def test_an_on_time_payer_is_not_penalized_even_when_collections_asks_on_a_stale_view(
+        running_services, rpc, publish, metering):
+    start_billing(running_services)
+    bill_id = january_bill_of_64_55(rpc, publish, metering)
+    paid(rpc, "64.55", "2026-02-01")  # before the 2026-02-22 due date
+    rpc.billing.set_business_date("2026-02-23")
+    request = penalty_request(bill_id, account_id="A0000003", assessed_on="2026-02-23")
+
+    amount, adjustment_id, refusal = assessed(publish, request)
+    publish("collections.late_penalty_requested.v1", request)  # redelivered in a new message
+    wait_for(lambda: query("select count(*) from inbox where consumer = :c", c=QUEUE)[0][0] == 2,
+             message="the repeat to be consumed")
+
+    assert (amount, adjustment_id) == (Decimal("0.00"), None)
+    assert refusal == f"bill {bill_id} was paid by 2026-02-22 (due 2026-02-22 + 0 grace days)"
+    assert late_penalties_posted() == [] and query("select count(*) from adjustments")[0][0] == 0
+    assert outbox("billing.adjustment_posted.v1") == []
+    assert dead_letters(QUEUE) == []
+
+
+def with_grace_days(days: int) -> dict:
+    """The demo rates as residential@2 from 2026-01-01, with grace days after the due date."""
+    return {**LATER_VERSION_WITH_OTHER_PENALTIES, "effective_from": "2026-01-01",
+            "penalties": {"percent_of_current": "10", "monthly_percent_of_past_due": "1", "grace_days": days}}
+
+
+def test_a_payment_inside_the_tariffs_grace_days_is_on_time(running_services, rpc, publish, metering):
+    start_billing(running_services)
+    rpc.billing.load_tariff({"document": with_grace_days(5)})
+    bill_id = january_bill_of_64_55(rpc, publish, metering)
+    early = penalty_request(bill_id, account_id="A0000003", request_id="LP-early", assessed_on="2026-02-23")
+    assert assessed(publish, early)[2] == (f"bill {bill_id} can still be paid on time until 2026-02-27 "
+                                           f"(due 2026-02-22 + 5 grace days)")
+    paid(rpc, "64.55", "2026-02-27")  # the last day of grace
+
+    refusal = assessed(publish, penalty_request(bill_id, account_id="A0000003", assessed_on="2026-02-28"))[2]
+
+    assert refusal == f"bill {bill_id} was paid by 2026-02-27 (due 2026-02-22 + 5 grace days)"
+    assert late_penalties_posted() == []
+
+
+def test_a_partial_payment_by_the_due_date_still_owes_the_basic_penalty(running_services, rpc, publish, metering):
+    start_billing(running_services)
+    bill_id = january_bill_of_64_55(rpc, publish, metering)
+    paid(rpc, "30.00", "2026-02-20")
+    rpc.billing.set_business_date("2026-02-23")
+
+    amount, adjustment_id, refusal = assessed(
+        publish, penalty_request(bill_id, account_id="A0000003", assessed_on="2026-02-23"))
+
+    assert (amount, refusal) == (Decimal("6.46"), None) and adjustment_id is not None  # 10% of 64.55
+    assert late_penalties_posted() == [(Decimal("6.46"),)]
+
+
+def test_a_monthly_penalty_is_taken_of_no_more_than_billings_own_past_due_balance(
+        running_services, rpc, publish, metering):
+    start_billing(running_services)
+    bill_id = january_bill_of_64_55(rpc, publish, metering)
+    paid(rpc, "14.55", "2026-02-10")  # 50.00 left past due
+    rpc.billing.set_business_date("2026-03-24")
+
+    amount, _, refusal = assessed(publish, penalty_request(
+        bill_id, "monthly", account_id="A0000003", request_id="LP-A0000003-2026-03", assessed_on="2026-03-24",
+        current_charges="0.00", past_due="64.55", months=1))
+
+    assert (amount, refusal) == (Decimal("0.50"), None)  # 1% of 50.00, not of the 64.55 asked
+    [envelope] = outbox("billing.adjustment_posted.v1")
+    assert "past-due balance 50.00 (asked: 64.55)" in open_envelope(envelope)[1]["reason"]
+
+
+def test_a_monthly_penalty_with_nothing_past_due_in_billings_ledger_is_refused(
+        running_services, rpc, publish, metering):
+    start_billing(running_services)
+    bill_id = january_bill_of_64_55(rpc, publish, metering)
+    paid(rpc, "64.55", "2026-03-02")  # late, but paid before the monthly penalty's day
+    rpc.billing.set_business_date("2026-03-24")
+
+    amount, _, refusal = assessed(publish, penalty_request(
+        bill_id, "monthly", account_id="A0000003", request_id="LP-A0000003-2026-03", assessed_on="2026-03-24",
+        current_charges="0.00", past_due="64.55", months=1))
+
+    assert (amount, refusal) == (Decimal("0.00"), "nothing past due on 2026-03-24")
+    assert late_penalties_posted() == [] and outbox("billing.adjustment_posted.v1") == []

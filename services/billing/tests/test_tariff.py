@@ -96,6 +96,14 @@ def test_a_meter_size_the_tariff_serves_without_a_charge_is_refused():
     assert problems(charges=[fixed]) == ['charges[0].rates: no charge for meter size 3/4" (the tariff serves it)']
 
 
+def test_grace_days_are_a_whole_number_of_days_or_refused_naming_the_field():
+    assert parse_tariff({**DEMO_DOCUMENT, "penalties": {"grace_days": 5}}).penalties["grace_days"] == 5
+    assert DEMO.penalties["grace_days"] == 0
+    for bad in ("five", 2.5, -1, True):
+        assert problems(penalties={"grace_days": bad}) == [
+            f"penalties.grace_days: {bad!r} must be a whole number of days from 0 to 60"]
+
+
 def test_floats_unknown_rules_and_missing_fields_are_each_named():
     found = problems(charges=[{"rule": "volumetric", "rate": 3.65}, {"rule": "tiered_blocks"}],
                      effective_from="July 1", adopted_by=None)

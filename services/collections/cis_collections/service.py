@@ -11,7 +11,7 @@ from cis_contracts.registry import get as contract
 from cis_runtime import config
 from cis_runtime.edge.clock_rpc import BusinessClockRpc
 from cis_runtime.edge.consumers import reliable_handler
-from cis_runtime.edge.dependencies import Database, RelayDependency
+from cis_runtime.edge.dependencies import Database, RelayDependency, TimedRpcProxy
 from cis_runtime.errors import InvalidInput
 from cis_runtime.validation import load_request
 
@@ -22,6 +22,8 @@ BILL_ISSUED = "billing.bill_issued.v1"
 PAYMENT_POSTED = "billing.payment_posted.v1"
 ADJUSTMENT_POSTED = "billing.adjustment_posted.v1"
 NOTICE_DISPATCHED = "notifications.notice_dispatched.v1"
+BILL_DELIVERED = "notifications.bill_delivered.v1"
+ACCOUNT_CLOSED = "accounts.account_closed.v2"
 WORK_ORDER_COMPLETED = "operations.work_order_completed.v1"
 
 
@@ -29,6 +31,7 @@ class Service(BusinessClockRpc):
     name = "collections"
     db = Database()
     outbox = RelayDependency()
+    billing = TimedRpcProxy("billing")  # billing.ledger_positions: is collections' view of a ledger current?
 
     @reliable_handler(ACCOUNT_OPENED)
     def on_account_opened(self, envelope, payload):
@@ -62,6 +65,22 @@ class Service(BusinessClockRpc):
             services.record_adjustment(uow, payload)
             uow.commit()
 
+    @reliable_handler(BILL_DELIVERED)
+    def on_bill_delivered(self, envelope, payload):
+        with self.db() as uow:
+            if not uow.first_delivery(envelope["message_id"], "collections.on_bill_delivered", BILL_DELIVERED):
+                return
+            services.record_bill_delivered(uow, payload)
+            uow.commit()
+
+    @reliable_handler(ACCOUNT_CLOSED)
+    def on_account_closed(self, envelope, payload):
+        with self.db() as uow:
+            if not uow.first_delivery(envelope["message_id"], "collections.on_account_closed", ACCOUNT_CLOSED):
+                return
+            services.record_account_closed(uow, payload)
+            uow.commit()
+
     @reliable_handler(NOTICE_DISPATCHED)
     def on_notice_dispatched(self, envelope, payload):
         with self.db() as uow:
@@ -79,19 +98,20 @@ class Service(BusinessClockRpc):
             services.record_work_order_completed(uow, payload)
             uow.commit()
 
-    # The poll only checks whether today's run exists; the run itself happens once per business date.
+    # The poll starts the first run of a business date; staff (run_daily) may run it again the same day.
     @timer(interval=float(config.env("CIS_COLLECTIONS_POLL_SECONDS", "60")))
     def daily_run_when_due(self):
         with self.db() as uow:
             if services.has_run_for_today(uow):
                 return
         with self.db() as uow:
-            services.run_daily(uow)
+            services.run_daily(uow, self.billing.ledger_positions)
 
     @rpc
     def run_daily(self):
         with self.db() as uow:
-            return contract("collections.daily_run.v1").schema().dump(services.run_daily(uow))
+            return contract("collections.daily_run.v2").schema().dump(
+                services.run_daily(uow, self.billing.ledger_positions))
 
     @rpc
     def account_status(self, account_id):

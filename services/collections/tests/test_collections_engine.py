@@ -337,6 +337,38 @@ def test_final_bill_written_off_after_the_policy_period():
         (engine.WRITE_OFF, Decimal("64.55"))]
 
 
+def test_a_closed_account_has_no_shutoff_path_for_any_bill_and_its_balance_is_written_off():
+    closed = account(bill(), closed_on=d("2026-05-01"))  # a regular bill, not the closing one
+    s = Story(closed, d("2026-04-03"), policy=CollectionsPolicy(write_off_days_after_final_due=180))
+    s.run_until("2026-10-20")
+    assert [kind for _, kind, _ in s.done if kind in engine.MAILED_NOTICES + engine.POSTED_NOTICES
+            + (engine.SHUTOFF, engine.CONTACT_ATTEMPT)] == []
+    assert s.days_of(engine.PAST_DUE_REMINDER) == [d("2026-04-24")]  # the final-bill path still reminds
+    assert s.days_of(engine.WRITE_OFF) == [d("2026-10-20")]
+
+
+def test_a_bill_never_delivered_starts_nothing_until_it_is_and_then_counts_from_its_delivery():
+    s = story(state=account(bill(delivered_on=None))).run_until("2026-05-14")
+    assert s.done == []
+    s.state.bills[0].delivered_on = d("2026-05-14")
+    s.run_until("2026-06-10")
+    assert s.days_of(engine.PAST_DUE_REMINDER) == [d("2026-05-14")]
+    assert s.days_of(engine.SHUTOFF_NOTICE) == [d("2026-06-02")]  # 14 May + 19 days (Gov. Code 60373(a))
+
+
+def test_gov_60373a_a_recorded_notice_mailed_earlier_than_19_days_after_the_bill_is_void_and_a_lawful_one_planned():
+    state = account(bill())  # mailed 2 April
+    state.shutoff_notice = engine.ShutoffNoticeRecord("N-OLD", d("2026-04-10"), d("2026-04-10"), d("2026-05-20"),
+                                                      Decimal("64.55"), ("B1",))
+    due = engine.decide(state, d("2026-05-26"), CALENDAR, CollectionsPolicy()).due_actions(d("2026-05-26"))
+    void = [a for a in due if a.kind == engine.VOID_NOTICE]
+    assert [(a.rule, a.detail["notice_id"]) for a in void] == [(rules.NOT_BEFORE_19_DAYS_AFTER_BILL, "N-OLD")]
+    assert "Gov. Code 60373(a)" in void[0].detail["reason"]
+    assert [a.kind for a in due if a.kind in (engine.SHUTOFF_NOTICE, engine.SHUTOFF)] == [engine.SHUTOFF_NOTICE]
+    engine.record_done(state, void[0], d("2026-05-26"))
+    assert state.shutoff_notice is None
+
+
 @pytest.mark.parametrize("setting, value, citation", [
     ("days_delinquent_before_shutoff", 59, "116908"), ("notice_business_days_before_shutoff", 6, "116908"),
     ("tenant_notice_days_before_shutoff", 9, "116916"), ("plan_default_days", 30, "116910"),

@@ -17,6 +17,7 @@ from cis_runtime.errors import InvalidInput
 from cis_runtime.testing import wait_for
 
 BILL_ISSUED = "billing.bill_issued.v1"
+BILL_DELIVERED = "notifications.bill_delivered.v1"
 PAYMENT_POSTED = "billing.payment_posted.v1"
 NOTICE_REQUESTED = "collections.notice_requested.v1"
 
@@ -53,10 +54,27 @@ def notices_in_outbox() -> list[dict]:
     return [open_envelope(envelope)[1] for (envelope,) in rows]  # open_envelope checks the contract
 
 
-def receive_bill(publish, **bill):
+def delivered_on(bill_id: str):
+    rows = query("select delivered_on::text from receivables where bill_id = :b", b=bill_id)
+    return rows[0][0] if rows else None
+
+
+def deliver_bill(publish, bill: dict, on: str | None = None, channel: str = "mail"):
+    """What notifications reports once the bill is mailed (or emailed to a paperless customer)."""
+    on = on or bill["issued_on"]
+    publish(BILL_DELIVERED, {"delivery_id": f"{bill['bill_id']}-bill", "bill_id": bill["bill_id"],
+                             "account_id": bill["account_id"], "channel": channel, "delivered_on": on,
+                             "addressee": "Ana Reyes", "address": "PO Box 112, Ojai, CA 93024", "document": None})
+    wait_for(lambda: delivered_on(bill["bill_id"]) == on, message=f"bill {bill['bill_id']} delivery recorded")
+
+
+def receive_bill(publish, delivered: bool = True, **bill):
+    """Billing issues the bill and (unless delivered=False) notifications mails it the same day."""
     payload = bill_issued(**bill)
     publish(BILL_ISSUED, payload)
     wait_for(lambda: paid_on(payload["bill_id"]) is not None, message=f"bill {payload['bill_id']} recorded")
+    if delivered:
+        deliver_bill(publish, payload)
     return payload
 
 
@@ -75,8 +93,9 @@ def test_a_bill_unpaid_after_its_due_date_makes_the_account_delinquent_and_reque
     collections.set_business_date("2026-04-24")
     run = collections.run_daily()
 
-    assert run == {"business_date": "2026-04-24", "accounts_assessed": 1, "newly_delinquent": 1,
-                   "notices_requested": 1}
+    assert run == {"business_date": "2026-04-24", "run_number": 1, "accounts_assessed": 1, "newly_delinquent": 1,
+                   "notices_requested": 1, "actions_taken": 2, "accounts_deferred": 0, "deferred": [],
+                   "accounts_failed": []}  # the reminder and the basic penalty request
     status = collections.account_status("A0000001")
     assert (status["status"], status["past_due_amount"], status["delinquent_since"]) == (
         "delinquent", "64.55", "2026-04-24")
@@ -88,12 +107,13 @@ def test_a_bill_unpaid_after_its_due_date_makes_the_account_delinquent_and_reque
                                             "requested_on": "2026-04-24", "amount_past_due": "64.55"}]
 
 
-def test_the_daily_run_happens_once_per_business_date_and_a_bill_is_noticed_once(collections, publish):
+def test_the_daily_run_may_run_again_the_same_day_and_a_bill_is_noticed_once(collections, publish):
     receive_bill(publish)
     collections.set_business_date("2026-04-24")
     first = collections.run_daily()
     again = collections.run_daily()
-    assert again == first
+    assert (first["run_number"], first["notices_requested"], first["actions_taken"]) == (1, 1, 2)
+    assert (again["run_number"], again["notices_requested"], again["actions_taken"]) == (2, 0, 0)
     collections.set_business_date("2026-04-25")
     next_day = collections.run_daily()
     assert (next_day["accounts_assessed"], next_day["newly_delinquent"], next_day["notices_requested"]) == (1, 0, 0)
@@ -200,8 +220,11 @@ def test_the_poll_runs_the_daily_assessment_by_itself_once_the_business_date_mov
     with service_db("collections")() as uow:
         BusinessClock(uow.session).set(date(2026, 4, 2))
         uow.commit()
+    from billing_fake import FakeBilling
+
     runner = ServiceRunner(config.nameko_config("collections"))
     runner.add_service(QuickPollCollections)
+    runner.add_service(FakeBilling)
     runner.start()
     try:
         wait_for(lambda: query("select 1 from daily_runs"), message="the first poll's run")

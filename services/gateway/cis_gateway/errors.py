@@ -4,7 +4,7 @@ Every error body is {"error": code, "message": text, ...}; invalid input adds "f
 """
 import logging
 
-from nameko.exceptions import UnknownService
+from nameko.exceptions import MethodNotFound, UnknownService
 
 from cis_runtime.edge.dependencies import RpcTimeout
 from cis_runtime.errors import Conflict, InvalidInput, NotFound
@@ -23,6 +23,8 @@ ERROR_TABLE: list[tuple[type[BaseException], int, str]] = [
     (NotFound, 404, "not_found"),
     (Conflict, 409, "conflict"),
     (UnknownService, 503, "service_unavailable"),
+    # The service runs an older version without that RPC (the gateway was upgraded first).
+    (MethodNotFound, 501, "not_implemented"),
     (RpcTimeout, 504, "service_timeout"),
 ]
 INTERNAL_ERROR = (500, "internal_error")
@@ -58,6 +60,8 @@ def message_of(exc: BaseException) -> str:
         return f"{what} {key} not found"
     if isinstance(exc, InvalidInput):
         return "The request has invalid fields."
+    if isinstance(exc, MethodNotFound):
+        return f"The service does not offer {exc.args[0] if exc.args else 'that call'} yet (an older version runs)."
     if isinstance(exc, UnknownService):
         return f"The {exc.args[0] if exc.args else ''} service is not running.".replace("  ", " ")
     return " ".join(str(arg) for arg in exc.args) or type(exc).__name__

@@ -4,11 +4,14 @@ A page is built from sections, one per backing service; a section whose service 
 renders as "unavailable" so one service being down never hides the others.
 """
 from dataclasses import dataclass
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
 
+from cis_gateway.figures import difference_explained
+from cis_runtime.clock import DISTRICT_ZONE
 from cis_runtime.errors import NotFound
 
 RECENT_READS_SHOWN = 24
@@ -45,13 +48,33 @@ def render_index(accounts: Section, business_date: Section) -> str:
 
 
 def render_account(account_id: str, sections: dict[str, Section]) -> str:
+    """`sections`: account, bill_delivery (accounts), reads (metering), statement and business_date (billing),
+    collections and collections_date (collections), notices (notifications.deliveries.v2)."""
     reads = sections["reads"]
     if reads.ok:
         reads = Section({**reads.data, "reads": recent_reads(reads.data.get("reads", []))})
+    unknown_date = Section(state="unavailable")
     return _templates.get_template("account.html").render(
-        account_id=account_id, account=sections["account"], reads=reads,
+        account_id=account_id, account=sections["account"],
+        bill_delivery=sections.get("bill_delivery", unknown_date), reads=reads,
         statement=sections["statement"], collections=sections["collections"],
-        notices=sections["notices"], business_date=sections["business_date"])
+        collections_date=sections.get("collections_date", unknown_date),
+        difference=balance_difference(sections), notices=sections["notices"],
+        business_date=sections["business_date"])
+
+
+def balance_difference(sections: dict[str, Section]) -> str | None:
+    """Why billing's balance and collections' past due differ (None when they agree or one is not known)."""
+    statement, collections = sections["statement"], sections["collections"]
+    collections_date = sections.get("collections_date")
+    if not (statement.ok and collections.ok and collections_date and collections_date.ok):
+        return None
+    try:
+        return difference_explained(statement.data, Decimal(statement.data["balance"]),
+                                    Decimal(collections.data["past_due_amount"]),
+                                    date.fromisoformat(collections_date.data))
+    except (KeyError, TypeError, ValueError, ArithmeticError):  # a field left out: no line, not a 500
+        return None
 
 
 def render_collections_worklist(worklist: Section, business_date: Section) -> str:
@@ -87,5 +110,39 @@ def quantity_shown(value) -> str:
     return format(shown, "f")
 
 
+def district_time(instant: str | None) -> str:
+    """A wall-clock instant (ISO 8601 with zone) in the District's local time, to the minute."""
+    if not instant:
+        return ""
+    return datetime.fromisoformat(instant).astimezone(DISTRICT_ZONE).strftime("%Y-%m-%d %H:%M %Z")
+
+
+DELIVERY_KIND_NAMES = {"bill_notice": "Bill", "past_due_notice": "Past-due notice", "shutoff_notice": "Shutoff notice",
+                       "occupant_notice": "Notice to the occupant", "tenant_notice": "Notice to the tenants",
+                       "forty_eight_hour_notice": "48-hour notice",
+                       "plan_default_final_notice": "Final notice (payment plan not kept)"}
+CHANNEL_NAMES = {"mail": "mailed", "email": "emailed", "posted": "posted"}
+DELIVERY_STATUS_NAMES = {"sent": "sent", "failed": "failed", "no_address": "not sent: no address on file"}
+NO_RECIPIENT = {"mail": "no postal address on file", "email": "no email address on file"}
+
+
+def delivered_to(delivery: dict) -> str:
+    """Who a delivery went to: addressee and postal address, the email address, or the premises."""
+    recipient = delivery.get("recipient")
+    channel = delivery.get("channel")
+    if channel == "posted":
+        return f"posted at the premises ({recipient})" if recipient else "posted at the premises"
+    return recipient or NO_RECIPIENT.get(channel, "not recorded")
+
+
+def name_of(names: dict[str, str]):
+    return lambda code: names.get(code, (code or "").replace("_", " "))
+
+
 _templates.filters["address"] = address_lines
 _templates.filters["quantity"] = quantity_shown
+_templates.filters["district_time"] = district_time
+_templates.filters["delivered_to"] = delivered_to
+_templates.filters["delivery_kind"] = name_of(DELIVERY_KIND_NAMES)
+_templates.filters["channel"] = name_of(CHANNEL_NAMES)
+_templates.filters["delivery_status"] = name_of(DELIVERY_STATUS_NAMES)

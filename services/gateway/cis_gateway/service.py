@@ -74,8 +74,19 @@ class Service:
 
     @api("POST", "/api/accounts/<account_id>/closing")
     def close_account(self, request, account_id):
-        """Move-out: {"closed_on", "reason", "final_read_requested"}."""
+        """Move-out (accounts.close_account_request.v2): {"closed_on", "reason", "final_read_requested",
+        "forwarding_address"}; the forwarding address is where the closing bill and final notices go."""
         return json_response(self.accounts.close_account(body_with(request, account_id=account_id)))
+
+    @api("GET", "/api/accounts/<account_id>/bill-delivery")
+    def get_bill_delivery(self, request, account_id):
+        """Paper or paperless (accounts.bill_delivery.v1)."""
+        return json_response(self.accounts.get_bill_delivery(account_id))
+
+    @api("PUT", "/api/accounts/<account_id>/bill-delivery")
+    def set_bill_delivery(self, request, account_id):
+        """The customer's choice: {"paperless", "changed_by"} (paperless needs an email address on file)."""
+        return json_response(self.accounts.set_bill_delivery(body_with(request, account_id=account_id)))
 
     # --- metering -------------------------------------------------------------------------
 
@@ -179,6 +190,7 @@ class Service:
 
     @api("POST", "/api/collections/daily-run")
     def run_collections(self, request):
+        """collections.daily_run.v2 as collections answers it: may run again the same business date."""
         return json_response(self.collections.run_daily())
 
     @api("GET", "/api/accounts/<account_id>/collections/timeline")
@@ -244,7 +256,8 @@ class Service:
 
     @api("GET", "/api/accounts/<account_id>/notices")
     def account_notices(self, request, account_id):
-        return json_response(self.notifications.list_deliveries(account_id))
+        """Bills and notices sent (notifications.deliveries.v2: v1 plus channel, business date, reference)."""
+        return json_response(self.notifications.list_deliveries_v2(account_id))
 
     # --- business clock -------------------------------------------------------------------
 
@@ -275,11 +288,13 @@ class Service:
     def account_page(self, request, account_id):
         outcomes = call_all({
             "account": (self.accounts.get_account, account_id),
+            "bill_delivery": (self.accounts.get_bill_delivery, account_id),
             "reads": (self.metering.account_meter_reads, account_id),
             "statement": (self.billing.account_statement_v2, account_id),
+            "business_date": (self.billing.get_business_date,),  # what the balance is as of
             "collections": (self.collections.account_status, account_id),
-            "notices": (self.notifications.list_deliveries, account_id),
-            "business_date": (self.billing.get_business_date,),
+            "collections_date": (self.collections.get_business_date,),  # what the past due is as of
+            "notices": (self.notifications.list_deliveries_v2, account_id),
         }, config.rpc_timeout_seconds())
         if isinstance(outcomes["account"].error, NotFound):
             raise outcomes["account"].error  # the error table renders the 404 page

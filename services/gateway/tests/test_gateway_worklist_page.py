@@ -53,6 +53,10 @@ def test_the_worklist_by_account_and_its_page_through_the_gateway(gateway, publi
     wait_for(lambda: requests.get(f"{base}/api/accounts/{account}/collections/timeline", timeout=20).status_code
              == 200, message="collections knows the account")
     publish("billing.bill_issued.v1", {**bill, "account_id": account})
+    # the bill reached the customer (collections counts from its delivery; an undelivered bill starts nothing)
+    [mailed] = [d for d in get("notifications.bill_delivered.v1").examples() if d["channel"] == "mail"]
+    publish("notifications.bill_delivered.v1", {**mailed, "bill_id": bill["bill_id"], "account_id": account,
+                                                "delivered_on": bill["issued_on"]})
     day = "2026-05-04"  # the bill (due 23 April) is past due
     wait_for(lambda: requests.get(f"{base}/api/collections/worklist/by-account", params={"date": day},
                                   timeout=20).json()["accounts"], message="the bill on the worklist")

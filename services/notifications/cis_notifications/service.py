@@ -1,12 +1,13 @@
-"""Notifications service entrypoints (nameko): build the contact directory, email bill and past-due notices,
-print collections notices for the mail house and field staff, and report each mailing (through the outbox)."""
+"""Notifications service entrypoints (nameko): build the contact directory, deliver every bill (printed for the
+mail house, or emailed to a paperless customer), email past-due notices, print collections notices for the mail
+house and field staff, and report each mailing and each bill delivered (through the outbox)."""
 from nameko.rpc import rpc
 
 from cis_contracts.registry import get as contract
 from cis_notifications import leak_letters
 from cis_notifications.adapters.mail_house import FileDropMailHouse
 from cis_notifications.adapters.mailer import SmtpMailer
-from cis_notifications.service_layer import services
+from cis_notifications.service_layer import bills, services
 from cis_runtime.edge.clock_rpc import BusinessClockRpc
 from cis_runtime.edge.consumers import reliable_handler
 from cis_runtime.edge.dependencies import Database, RelayDependency
@@ -17,6 +18,8 @@ BILL_ISSUED = "billing.bill_issued.v1"
 NOTICE_REQUESTED = "collections.notice_requested.v1"
 COLLECTION_NOTICE_REQUESTED = "collections.collection_notice_requested.v1"
 CONSUMPTION_ALERT = "metering.consumption_alert.v1"
+BILL_DELIVERY_CHANGED = "accounts.bill_delivery_changed.v1"
+ACCOUNT_CLOSED = "accounts.account_closed.v2"
 
 
 class Service(BusinessClockRpc):
@@ -32,10 +35,29 @@ class Service(BusinessClockRpc):
             services.record_contact(uow, payload)
             uow.commit()
 
+    @reliable_handler(BILL_DELIVERY_CHANGED)
+    def on_bill_delivery_changed(self, envelope, payload):
+        with self.db() as uow:
+            if not uow.first_delivery(envelope["message_id"], "notifications.on_bill_delivery_changed",
+                                      BILL_DELIVERY_CHANGED):
+                return
+            bills.record_bill_delivery_choice(uow, payload)
+            uow.commit()
+
+    @reliable_handler(ACCOUNT_CLOSED)
+    def on_account_closed(self, envelope, payload):
+        with self.db() as uow:
+            if not uow.first_delivery(envelope["message_id"], "notifications.on_account_closed", ACCOUNT_CLOSED):
+                return
+            bills.record_closing(uow, payload)
+            uow.commit()
+
     @reliable_handler(BILL_ISSUED)
     def on_bill_issued(self, envelope, payload):
+        """Printed for the mail house, or emailed to a paperless customer; reported as bill_delivered."""
         self._notify(envelope, BILL_ISSUED, "notifications.on_bill_issued",
-                     lambda uow, mailer: services.send_bill_notice(uow, mailer, envelope["message_id"], payload))
+                     lambda uow, mailer: bills.deliver_bill(uow, mailer, FileDropMailHouse.from_config(),
+                                                            envelope["message_id"], payload))
 
     @reliable_handler(NOTICE_REQUESTED)
     def on_notice_requested(self, envelope, payload):
@@ -85,3 +107,11 @@ class Service(BusinessClockRpc):
             raise InvalidInput({"account_id": ["Give the account id as a non-empty string."]})
         with self.db() as uow:
             return contract("notifications.deliveries.v1").schema().dump(services.list_deliveries(uow, account_id))
+
+    @rpc
+    def list_deliveries_v2(self, account_id):
+        if not isinstance(account_id, str) or not account_id:
+            raise InvalidInput({"account_id": ["Give the account id as a non-empty string."]})
+        with self.db() as uow:
+            return contract("notifications.deliveries.v2").schema().dump(
+                services.list_deliveries_v2(uow, account_id))

@@ -16,14 +16,24 @@ from cis_runtime.testing import dead_letters, wait_for
 ACCOUNT_OPENED = "accounts.account_opened.v1"
 BILL_ISSUED = "billing.bill_issued.v1"
 NOTICE_REQUESTED = "collections.notice_requested.v1"
+BILL_DELIVERY_CHANGED = "accounts.bill_delivery_changed.v1"
+ACCOUNT_CLOSED = "accounts.account_closed.v2"
 
 
 class MailRelay:
-    """An SMTP handler that keeps what it accepts; it can refuse the next n messages (or all)."""
+    """An SMTP handler that keeps what it accepts; it can refuse the next n messages (or all), and refuse
+    some recipients for good (550 to RCPT TO: no such mailbox)."""
 
     def __init__(self):
         self.messages = []
         self.refuse_next = 0
+        self.unknown_mailboxes = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.unknown_mailboxes:
+            return "550 5.1.1 No such mailbox"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         if self.refuse_next:
@@ -85,6 +95,15 @@ def known_contact(publish, **opened):
     return payload
 
 
+def chose_paperless(publish, account_id="A0000001", email="ana.reyes@example.org", paperless=True, revision=1,
+                    changed_on="2026-05-01"):
+    """accounts.bill_delivery_changed.v1 for the account, waited for until notifications holds it."""
+    publish(BILL_DELIVERY_CHANGED, {"account_id": account_id, "paperless": paperless, "email": email,
+                                    "changed_on": changed_on, "revision": revision}, producer_name="accounts")
+    wait_for(lambda: query("select 1 from bill_delivery_choices where account_id = :a and revision >= :r",
+                           a=account_id, r=revision), message=f"bill delivery choice of {account_id}")
+
+
 def query(sql: str, **params):
     with engine_for("notifications").connect() as db:
         return db.execute(sa.text(sql), params).all()
@@ -94,8 +113,10 @@ def deliveries(notifications, account_id="A0000001") -> list[dict]:
     return notifications.list_deliveries(account_id)["deliveries"]
 
 
-def test_an_issued_bill_is_emailed_with_amount_due_date_period_and_lines(notifications, mail_relay, publish):
+def test_a_paperless_customers_bill_is_emailed_with_amount_due_date_period_and_lines(
+        notifications, mail_relay, publish):
     known_contact(publish)
+    chose_paperless(publish)
     publish(BILL_ISSUED, bill_issued())
 
     [email] = wait_for(lambda: mail_relay.messages, message="bill email")
@@ -113,6 +134,7 @@ def test_an_issued_bill_is_emailed_with_amount_due_date_period_and_lines(notific
 
 def test_a_redelivered_bill_issued_sends_no_second_email(notifications, mail_relay, publish):
     known_contact(publish)
+    chose_paperless(publish)
     envelope = publish(BILL_ISSUED, bill_issued())
     wait_for(lambda: mail_relay.messages, message="first email")
     publish(BILL_ISSUED, envelope=envelope)  # the relay or the broker delivering it again
@@ -135,16 +157,18 @@ def test_a_past_due_notice_names_the_amount_past_due_and_the_oldest_due_date(not
     assert (delivery["kind"], delivery["status"]) == ("past_due_notice", "sent")
 
 
-def test_an_account_without_email_is_recorded_as_no_address_and_nothing_is_sent(notifications, mail_relay, publish):
-    known_contact(publish, email=None)
-    publish(BILL_ISSUED, bill_issued())
-    [delivery] = wait_for(lambda: deliveries(notifications), message="delivery recorded")
+def test_a_past_due_notice_to_an_account_without_email_is_recorded_as_no_address(notifications, mail_relay,
+                                                                                  publish):
+    known_contact(publish, account_id="A0000004", email=None)
+    publish(NOTICE_REQUESTED, get(NOTICE_REQUESTED).examples()[0])
+    [delivery] = wait_for(lambda: deliveries(notifications, "A0000004"), message="delivery recorded")
     assert (delivery["status"], delivery["recipient"]) == ("no_address", None)
     assert mail_relay.messages == []
 
 
 def test_a_relay_refusal_is_retried_so_the_notice_is_not_lost(notifications, mail_relay, publish):
     known_contact(publish)
+    chose_paperless(publish)
     mail_relay.refuse_next = 1
     publish(BILL_ISSUED, bill_issued())
     wait_for(lambda: mail_relay.messages, message="email accepted on retry")
@@ -156,6 +180,7 @@ def test_a_relay_refusal_is_retried_so_the_notice_is_not_lost(notifications, mai
 
 def test_a_notice_the_relay_keeps_refusing_is_dead_lettered_and_shown_as_failed(notifications, mail_relay, publish):
     known_contact(publish)
+    chose_paperless(publish)
     mail_relay.refuse_next = 1000
     envelope = publish(BILL_ISSUED, bill_issued())
     [(headers, body)] = wait_for(lambda: dead_letters("notifications.on_bill_issued"), message="dead letter")
@@ -165,9 +190,10 @@ def test_a_notice_the_relay_keeps_refusing_is_dead_lettered_and_shown_as_failed(
     assert (delivery["status"], delivery["recipient"]) == ("failed", "ana.reyes@example.org")
 
 
-def test_the_consumers_accept_every_contract_example(notifications, mail_relay, publish):
+def test_the_consumers_accept_every_contract_example(notifications, mail_relay, mail_drop, publish):
     openings, bills, notices = (get(name).examples() for name in (ACCOUNT_OPENED, BILL_ISSUED, NOTICE_REQUESTED))
-    assert openings and bills and notices
+    choices, closings = (get(name).examples() for name in (BILL_DELIVERY_CHANGED, ACCOUNT_CLOSED))
+    assert openings and bills and notices and choices and closings
     for example in openings:
         publish(ACCOUNT_OPENED, example)
     for example in notices:  # the past-due examples name their own accounts
@@ -179,9 +205,18 @@ def test_the_consumers_accept_every_contract_example(notifications, mail_relay, 
         publish(BILL_ISSUED, example)
     for example in notices:
         publish(NOTICE_REQUESTED, example)
-    wait_for(lambda: len(mail_relay.messages) == len(bills) + len(notices), message="one email per example")
-    assert dead_letters("notifications.on_bill_issued") == []
-    assert dead_letters("notifications.on_notice_requested") == []
+    wait_for(lambda: len(query("select 1 from outbox where message_name = 'notifications.bill_delivered.v1'"))
+             == len(bills), message="every bill example delivered (on paper: no choice made)")
+    wait_for(lambda: len(mail_relay.messages) == len(notices), message="one email per past-due example")
+    for example in choices:
+        publish(BILL_DELIVERY_CHANGED, example)
+    for example in closings:
+        publish(ACCOUNT_CLOSED, example)
+    wait_for(lambda: len(query("select 1 from inbox where consumer in ('notifications.on_bill_delivery_changed', "
+                               "'notifications.on_account_closed')")) == len(choices) + len(closings),
+             message="every choice and closing example handled")
+    for consumer in ("on_bill_issued", "on_notice_requested", "on_bill_delivery_changed", "on_account_closed"):
+        assert dead_letters(f"notifications.{consumer}") == [], consumer
 
 
 def test_an_account_with_no_notices_has_no_deliveries(notifications):

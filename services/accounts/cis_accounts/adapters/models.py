@@ -69,3 +69,9 @@ class Account(Base):
     attributes_revision: Mapped[int] = mapped_column(sa.Integer, server_default="0")
     closed_on: Mapped[date | None] = mapped_column(sa.Date)  # the last day of service
     close_reason: Mapped[str | None] = mapped_column(sa.Text)
+    forwarding_address: Mapped[dict | None] = mapped_column(JSONB)  # where the closing bill and final notices go
+    # how bills reach the customer: paper unless paperless (which needs the customer's email address)
+    paperless: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false())
+    bill_delivery_changed_on: Mapped[date | None] = mapped_column(sa.Date)
+    bill_delivery_changed_by: Mapped[str | None] = mapped_column(sa.Text)
+    bill_delivery_revision: Mapped[int] = mapped_column(sa.Integer, server_default="0")

@@ -1,6 +1,6 @@
 """Accounts domain: plain objects and rules, no framework."""
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from cis_runtime.errors import Conflict, InvalidInput
 
@@ -28,8 +28,16 @@ def next_identifier(prefix: str, sequence_value: int) -> str:
     return f"{prefix}{sequence_value:07d}"
 
 
-def opening_date(requested: date | None, business_date: date) -> date:
-    return requested or business_date
+def opening_date(requested: date | None, business_date: date, previous_service_through: date | None = None) -> date:
+    """The first day of service. The connection's previous account had service through its closed_on, so the
+    next one opens the day after at the earliest: one day is never billed to two customers."""
+    opened_on = requested or business_date
+    if previous_service_through is not None and opened_on <= previous_service_through:
+        first_free = previous_service_through + timedelta(days=1)
+        raise InvalidInput({"opened_on": [f"The connection's previous account had service through "
+                                          f"{previous_service_through.isoformat()}: open on "
+                                          f"{first_free.isoformat()} or later."]})
+    return opened_on
 
 
 # --- rate attributes and closing ------------------------------------------------------------
@@ -68,3 +76,11 @@ def check_effective_on(effective_on: date, opened_on: date, business_date: date,
 def check_open(account_id: str, status: str) -> None:
     if status != "open":
         raise Conflict(f"account {account_id} is {status}")
+
+
+# --- bill delivery ---------------------------------------------------------------------------
+
+def check_paperless_possible(paperless: bool, email: str | None) -> None:
+    """Paperless bills go to the customer's email address: without one every bill is mailed on paper."""
+    if paperless and not email:
+        raise InvalidInput({"paperless": ["The customer has no email address: paperless bills need one."]})

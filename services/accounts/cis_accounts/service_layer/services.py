@@ -4,7 +4,8 @@ from sqlalchemy.exc import IntegrityError
 
 from cis_accounts.adapters.models import Account, Connection, Customer, Parcel, ids
 from cis_accounts.domain.model import (ServiceConnection, changed_attributes, check_connection_available,
-                                       check_effective_on, check_open, next_identifier, opening_date)
+                                       check_effective_on, check_open, check_paperless_possible, next_identifier,
+                                       opening_date)
 from cis_runtime.errors import Conflict, NotFound
 
 
@@ -47,10 +48,12 @@ def open_account(uow, request: dict) -> dict:
     open_count = uow.session.scalar(sa.select(sa.func.count()).select_from(Account).where(
         Account.connection_id == connection.connection_id, Account.status == "open"))
     check_connection_available(_domain_connection(connection), open_count)
+    previous_service_through = uow.session.scalar(sa.select(sa.func.max(Account.closed_on)).where(
+        Account.connection_id == connection.connection_id))
     account = Account(account_id=_next_id(uow, "A"), customer_id=customer.customer_id,
                       connection_id=connection.connection_id, customer_class=request["customer_class"],
                       bill_cycle=request["bill_cycle"], status="open",
-                      opened_on=opening_date(request.get("opened_on"), uow.today()))
+                      opened_on=opening_date(request.get("opened_on"), uow.today(), previous_service_through))
     uow.session.add(account)
     parcel = uow.session.get(Parcel, connection.apn)
     uow.emit("accounts.account_opened.v1", account_opened_payload(account, customer, connection, parcel))
@@ -99,17 +102,52 @@ def change_account_attributes(uow, request: dict) -> dict:
 
 
 def close_account(uow, request: dict) -> dict:
-    """Close an account (move-out): the connection is free for the next customer."""
+    """Close an account (move-out): the connection is free for the next customer. Both versions of
+    account_closed leave in this unit of work: billing and metering read v1, collections and notifications v2
+    (which adds the forwarding address the closing bill and final notices go to)."""
     account = _locked_account(uow, request["account_id"])
     check_open(account.account_id, account.status)
     closed_on = request.get("closed_on") or uow.today()
     check_effective_on(closed_on, account.opened_on, uow.today(), "closed_on")
     account.status, account.closed_on, account.close_reason = "closed", closed_on, request["reason"]
-    uow.emit("accounts.account_closed.v1", {
-        "account_id": account.account_id, "closed_on": closed_on, "reason": request["reason"],
-        "final_read_requested": request["final_read_requested"]})
+    account.forwarding_address = request.get("forwarding_address")
+    closed = {"account_id": account.account_id, "closed_on": closed_on, "reason": request["reason"],
+              "final_read_requested": request["final_read_requested"]}
+    uow.emit("accounts.account_closed.v1", closed)
+    uow.emit("accounts.account_closed.v2", {**closed, "forwarding_address": account.forwarding_address})
     uow.commit()
     return get_account(uow, account.account_id)
+
+
+def set_bill_delivery(uow, request: dict) -> dict:
+    """The customer's paper or paperless choice; notifications learns it from accounts.bill_delivery_changed.v1
+    (a revision rising by one per change). The choice it already has (paper, when none was made) changes
+nothing and emits nothing."""
+    account = _locked_account(uow, request["account_id"])
+    customer = uow.session.get(Customer, account.customer_id)
+    check_paperless_possible(request["paperless"], customer.email)
+    if account.paperless == request["paperless"]:
+        return bill_delivery_view(account, customer)
+    account.paperless = request["paperless"]
+    account.bill_delivery_changed_on, account.bill_delivery_changed_by = uow.today(), request["changed_by"]
+    account.bill_delivery_revision += 1
+    uow.emit("accounts.bill_delivery_changed.v1", {
+        "account_id": account.account_id, "paperless": account.paperless, "email": customer.email,
+        "changed_on": account.bill_delivery_changed_on, "revision": account.bill_delivery_revision})
+    uow.commit()
+    return bill_delivery_view(account, customer)
+
+
+def get_bill_delivery(uow, account_id: str) -> dict:
+    account = uow.session.get(Account, account_id)
+    if account is None:
+        raise NotFound("account", account_id)
+    return bill_delivery_view(account, uow.session.get(Customer, account.customer_id))
+
+
+def bill_delivery_view(account: Account, customer: Customer) -> dict:
+    return {"account_id": account.account_id, "paperless": account.paperless, "email": customer.email,
+            "changed_on": account.bill_delivery_changed_on, "changed_by": account.bill_delivery_changed_by}
 
 
 def get_account_attributes(uow, account_id: str) -> dict:

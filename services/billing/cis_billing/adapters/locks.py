@@ -26,6 +26,13 @@ def try_advisory_lock(engine: sa.Engine, name: str):
 
 
 LEDGER_LOCKS = 1  # the class of two-key advisory locks held on account ledgers
+BILL_CYCLE_LOCKS = 2  # ... and on a bill cycle's periods while a run is requested
+
+
+def lock_bill_cycle(session: Session, cycle: str) -> None:
+    """Hold the cycle until the transaction ends, so two runs requested at once cannot both pass the
+    check of the cycle's periods."""
+    session.execute(sa.text(f"select pg_advisory_xact_lock({BILL_CYCLE_LOCKS}, hashtext(:cycle))"), {"cycle": cycle})
 
 
 def lock_ledgers(session: Session, account_ids: list[str]) -> None:

@@ -150,8 +150,8 @@ class Adjustment(Base):
 
 
 class PenaltyRequest(Base):
-    """Every late-penalty request seen, with what came of it: one that came to 0.00 posts nothing
-    but is remembered, so a repeat is a no-op whatever the inbox holds."""
+    """Every late-penalty request seen, with what came of it: one that came to 0.00 or was refused
+    posts nothing but is remembered, so a repeat is a no-op whatever the inbox holds."""
     __tablename__ = "penalty_requests"
     request_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
     account_id: Mapped[str] = mapped_column(sa.Text)
@@ -160,3 +160,6 @@ class PenaltyRequest(Base):
     assessed_on: Mapped[date] = mapped_column(sa.Date)
     amount: Mapped[Decimal] = mapped_column(MONEY)
     adjustment_id: Mapped[str | None] = mapped_column(sa.ForeignKey("adjustments.adjustment_id"))
+    # why billing refused it on its own ledger (paid by the due date plus grace days, nothing past
+    # due); null when priced
+    refusal_reason: Mapped[str | None] = mapped_column(sa.Text)

@@ -9,6 +9,31 @@ def due_date(issued_on: date) -> date:
     return issued_on + timedelta(days=DAYS_TO_PAY)
 
 
+def cycle_period_gap(start: date, billed: list[tuple[str, date, date]]) -> str | None:
+    """Why a cycle may not be billed from `start` given its runs' periods (run_id, start, end), or None:
+    consecutive periods tile the calendar, so a period after all the cycle's others starts the day
+    after the last one ends, else the days between would never be billed. (A day billed twice is
+    refused per account: `overlapping_bill`.)"""
+    if not billed or any(other_end >= start for _, _, other_end in billed):
+        return None
+    last_end, run_id = max((other_end, run_id) for run_id, _, other_end in billed)
+    if start == last_end + timedelta(days=1):
+        return None
+    return (f"must be {last_end + timedelta(days=1)}, the day after the cycle's last period (bill run {run_id}): "
+            f"the days between would never be billed")
+
+
+def overlapping_bill(start: date, end: date, bills: list[tuple[str, date, date]]) -> str | None:
+    """Why an account may not be billed for [start, end] given its other bills' periods (bill_id,
+    start, end), or None: no day is billed twice."""
+    for bill_id, other_start, other_end in bills:
+        if (other_start, other_end) == (start, end):
+            return "already billed for this period"
+        if other_start <= end and start <= other_end:
+            return f"already billed for {other_start} to {other_end} (bill {bill_id}): a day would be billed twice"
+    return None
+
+
 def next_identifier(prefix: str, sequence_value: int) -> str:
     return f"{prefix}{sequence_value:07d}"
 

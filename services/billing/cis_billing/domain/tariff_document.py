@@ -362,8 +362,16 @@ def _parse_penalties(check, raw) -> dict:
         "percent_of_current": check.decimal(raw.get("percent_of_current", "0"), "penalties.percent_of_current"),
         "monthly_percent_of_past_due": check.decimal(raw.get("monthly_percent_of_past_due", "0"),
                                                      "penalties.monthly_percent_of_past_due"),
-        "grace_days": int(raw.get("grace_days", 0)),
+        "grace_days": _grace_days(check, raw.get("grace_days", 0)),
     }
+
+
+def _grace_days(check, value) -> int:
+    """Days after the due date a payment still counts as on time (no late penalty)."""
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 60:
+        check.fail("penalties.grace_days", f"{value!r} must be a whole number of days from 0 to 60")
+        return 0
+    return value
 
 
 _CHARGE_PARSERS = {

@@ -2,19 +2,25 @@
 
 Each posts one ledger entry and emits billing.adjustment_posted.v1 in one unit of work; bills stay
 as issued. A request is posted once whatever is retried: the database keeps one adjustment per
-request_id, and every penalty request seen (even one that came to 0.00) is remembered.
+request_id, and every penalty request seen (even one that came to 0.00 or was refused) is remembered.
 """
+import logging
+from datetime import timedelta
+from decimal import Decimal
+
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
-from cis_billing.adapters.models import Adjustment, Bill, BillLine, LedgerEntry, PenaltyRequest
+from cis_billing.adapters.models import Adjustment, Bill, BillLine, LedgerEntry, Payment, PenaltyRequest
 from cis_billing.adapters.models import Tariff as StoredTariff
 from cis_billing.domain.adjustments import lines_total, penalty_lines, signed_amount, staff_lines
 from cis_billing.domain.penalties import late_penalties
+from cis_billing.domain.receivables import Charge, Credit, past_due_on, settled_by
 from cis_billing.domain.tariff_document import parse_tariff
 from cis_billing.service_layer.services import balances, locked_account, next_id
 from cis_runtime.errors import Conflict, InvalidInput, InvalidMessage
 
+log = logging.getLogger(__name__)
 ADJUSTMENTS = Adjustment.__table__
 EVENT_FIELDS = ("adjustment_id", "account_id", "kind", "amount", "posted_on", "reference", "bill_id", "reason",
                 "lines", "balance_due")
@@ -53,28 +59,92 @@ def _same_request(done: Adjustment, request: dict) -> dict:
 def assess_late_penalty(uow, request: dict) -> None:
     """Price a late penalty on the tariff version that billed the bill (its `penalties`) and post it.
 
-    Collections decides when a penalty is due and whether interest is waived (H&S 116914); billing
-    decides how much. A penalty of 0.00 posts nothing and emits nothing, but is remembered.
+    Collections decides when to ask and whether interest is waived (H&S 116914); billing, which owns
+    the ledger, refuses a penalty its own facts do not support (receivables.py): a basic penalty on a
+    bill paid by its due date plus the tariff's grace days, or asked before they ended; a monthly
+    one beyond billing's own past-due balance on `assessed_on` (taken on no more than that balance).
+    A penalty of 0.00 or a refusal posts nothing and emits nothing, but is remembered.
     """
     account = locked_account(uow, request["account_id"], missing=InvalidMessage)
     if uow.session.get(PenaltyRequest, request["request_id"]) is not None:
         return  # a repeat
     bill = _bill_of(uow, request)
     tariff = _billing_tariff(uow, bill.bill_id)
+    charges, credits = _receivables(uow, account.account_id)
     basic = request["kind"] == "basic"
-    lines = penalty_lines(late_penalties(
-        tariff.penalties, request["current_charges"] if basic else 0, 0 if basic else request["past_due"],
-        0 if basic else request["months"], request["waive_interest"]))
-    amount = lines_total(lines)
-    adjustment_id = None
+    if basic:
+        refusal, past_due = _basic_refusal(request, bill, tariff, charges, credits), Decimal(0)
+    else:
+        refusal, past_due = _monthly_base(request, charges, credits)
+    if refusal:
+        log.info("late penalty request %s refused: %s", request["request_id"], refusal)
+        lines = []
+    else:
+        lines = penalty_lines(late_penalties(tariff.penalties, request["current_charges"] if basic else 0, past_due,
+                                             0 if basic else request["months"], request["waive_interest"]))
+    amount, adjustment_id = lines_total(lines), None
     if amount:
+        capped = "" if basic or past_due == request["past_due"] else (
+            f"; on billing's past-due balance {past_due} (asked: {request['past_due']})")
         adjustment_id = _post(uow, account_id=account.account_id, kind="late_penalty", amount=amount,
                               reference=request["request_id"], bill_id=bill.bill_id,
-                              reason=f"{request['rule']}; rates of {tariff.label}", note=None,
+                              reason=f"{request['rule']}; rates of {tariff.label}{capped}", note=None,
                               posted_by="collections", request_id=request["request_id"], lines=lines)["adjustment_id"]
     uow.session.add(PenaltyRequest(request_id=request["request_id"], account_id=account.account_id,
                                    bill_id=bill.bill_id, kind=request["kind"], assessed_on=request["assessed_on"],
-                                   amount=amount, adjustment_id=adjustment_id))
+                                   amount=amount, adjustment_id=adjustment_id, refusal_reason=refusal))
+
+
+def _basic_refusal(request: dict, bill: Bill, tariff, charges, credits) -> str | None:
+    """Why a basic penalty on `bill` is not due, or None when it is."""
+    grace = tariff.penalties.get("grace_days", 0)
+    on_time_until = bill.due_on + timedelta(days=grace)
+    terms = f"due {bill.due_on} + {grace} grace days"
+    if request["assessed_on"] <= on_time_until:
+        return f"bill {bill.bill_id} can still be paid on time until {on_time_until} ({terms})"
+    if settled_by(charges, credits, bill.bill_id, on_time_until):
+        return f"bill {bill.bill_id} was paid by {on_time_until} ({terms})"
+    return None
+
+
+def _monthly_base(request: dict, charges, credits) -> tuple[str | None, Decimal]:
+    """(why a monthly penalty is refused, or None; the past-due balance it is taken of): no more than
+    billing's own past-due balance on the day it is assessed."""
+    own = past_due_on(charges, credits, request["assessed_on"])
+    if own <= 0:
+        return f"nothing past due on {request['assessed_on']}", Decimal("0.00")
+    return None, min(request["past_due"], own)
+
+
+def _receivables(uow, account_id: str) -> tuple[list[Charge], list[Credit]]:
+    """The account's ledger as charges (bills with their due date plus grace days, positive
+    adjustments) and credits (payments on the day received, credit adjustments; a returned payment
+    takes back money received), in ledger order."""
+    entries = uow.session.execute(
+        sa.select(LedgerEntry.kind, LedgerEntry.amount, LedgerEntry.posted_on, LedgerEntry.reference,
+                  Payment.received_on, Bill.due_on, Adjustment.reference.label("reason_code"))
+        .outerjoin(Payment, sa.and_(LedgerEntry.kind == "payment", Payment.payment_id == LedgerEntry.reference))
+        .outerjoin(Bill, sa.and_(LedgerEntry.kind == "bill", Bill.bill_id == LedgerEntry.reference))
+        .outerjoin(Adjustment, Adjustment.adjustment_id == LedgerEntry.reference)
+        .where(LedgerEntry.account_id == account_id).order_by(LedgerEntry.entry_id)).all()
+    grace = _grace_days(uow, [e.reference for e in entries if e.kind == "bill"])
+    charges, credits = [], []
+    for e in entries:
+        if e.kind == "debit" and e.reason_code == "returned_payment":
+            credits.append(Credit(e.posted_on, -e.amount))
+        elif e.amount > 0 or e.kind == "bill":  # a bill of 0.00 is a charge, settled as issued
+            due_by = e.due_on + timedelta(days=grace.get(e.reference, 0)) if e.kind == "bill" else None
+            charges.append(Charge(e.reference, e.posted_on, e.amount, due_by))
+        elif e.amount < 0:
+            credits.append(Credit(e.received_on or e.posted_on, -e.amount))
+    return charges, credits
+
+
+def _grace_days(uow, bill_ids: list[str]) -> dict[str, int]:
+    """Each bill's grace days: those of the tariff version that billed it."""
+    versions = _billing_versions(uow, bill_ids)
+    tariffs = {key: parse_tariff(uow.session.get(StoredTariff, key).document) for key in set(versions.values())}
+    return {bill_id: tariffs[key].penalties.get("grace_days", 0) for bill_id, key in versions.items()}
 
 
 def _bill_of(uow, request: dict) -> Bill:
@@ -89,10 +159,17 @@ def _bill_of(uow, request: dict) -> Bill:
 
 def _billing_tariff(uow, bill_id: str):
     """The version that billed the bill: that of its last line (the version in effect at the period's end)."""
-    tariff_id, version = uow.session.execute(
-        sa.select(BillLine.tariff_id, BillLine.tariff_version).where(BillLine.bill_id == bill_id)
-        .order_by(BillLine.line_no.desc()).limit(1)).one()
-    return parse_tariff(uow.session.get(StoredTariff, (tariff_id, version)).document)
+    return parse_tariff(uow.session.get(StoredTariff, _billing_versions(uow, [bill_id])[bill_id]).document)
+
+
+def _billing_versions(uow, bill_ids: list[str]) -> dict[str, tuple[str, int]]:
+    """bill_id -> (tariff_id, version) of its last line."""
+    if not bill_ids:
+        return {}
+    rows = uow.session.execute(
+        sa.select(BillLine.bill_id, BillLine.tariff_id, BillLine.tariff_version).distinct(BillLine.bill_id)
+        .where(BillLine.bill_id.in_(bill_ids)).order_by(BillLine.bill_id, BillLine.line_no.desc())).all()
+    return {bill_id: (tariff_id, version) for bill_id, tariff_id, version in rows}
 
 
 # --- fees collections assessed (collections.fee_assessed.v1) ----------------------------------

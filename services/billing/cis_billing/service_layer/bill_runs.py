@@ -21,15 +21,15 @@ from marshmallow import ValidationError, missing
 from sqlalchemy.dialects.postgresql import insert
 
 from cis_billing.adapters import bulk
-from cis_billing.adapters.locks import lock_ledgers, try_advisory_lock
+from cis_billing.adapters.locks import lock_bill_cycle, lock_ledgers, try_advisory_lock
 from cis_billing.adapters.models import Account, Bill, BillRun, BillRunAccount
-from cis_billing.domain.billing import due_date
+from cis_billing.domain.billing import cycle_period_gap, due_date, overlapping_bill
 from cis_billing.domain.engine import BillPlan, CannotBill, Determinants, Line, Period, bill_total
 from cis_billing.domain.tariff_document import Tariff
 from cis_billing.service_layer.services import balances, next_id, next_ids
 from cis_billing.service_layer.tariffs import account_attributes, stored_tariffs
 from cis_contracts.registry import get as get_contract, validate
-from cis_runtime.errors import InvalidMessage, NotFound
+from cis_runtime.errors import InvalidInput, InvalidMessage, NotFound
 from cis_runtime import config
 from cis_runtime.bulk import insert_rows
 
@@ -48,8 +48,14 @@ DeterminantsFetcher = Callable[[dict], dict]  # metering.billing_determinants
 # --- requesting and reporting ---------------------------------------------------------------
 
 def start_bill_run(uow, request: dict) -> dict:
-    """Request a run; the same cycle and period again returns the run already requested."""
+    """Request a run; the same cycle and period again returns the run already requested. A period
+    leaving days after the cycle's last period unbilled is refused."""
     period = (request["cycle"], request["period_start"], request["period_end"])
+    lock_bill_cycle(uow.session, period[0])
+    billed = uow.session.execute(sa.select(BillRun.run_id, BillRun.period_start, BillRun.period_end).where(
+        BillRun.cycle == period[0])).all()
+    if problem := cycle_period_gap(period[1], [tuple(row) for row in billed]):
+        raise InvalidInput({"period_start": [f"cycle {period[0]}: {problem}"]})
     uow.session.execute(insert(RUNS).values(
         run_id=next_id(uow, "BR"), cycle=period[0], period_start=period[1], period_end=period[2],
         issued_on=uow.today(), status="pending").on_conflict_do_nothing(constraint="bill_runs_once_per_period"))
@@ -109,7 +115,7 @@ def execute_bill_run(uow_factory, run_id: str, fetch_determinants: DeterminantsF
         batch = _accounts_to_bill(uow_factory, run, after)
         if not batch:
             return batch, None
-        return batch, _fetch(fetch_determinants, run, [item.account_id for item in batch])
+        return batch, _fetch_by_service_period(fetch_determinants, tariffs.period, batch)
 
     # Lanes are green threads under the services' eventlet (the drivers yield while they wait):
     # the next batch's determinants are fetched while this batch is billed, and while some chunks
@@ -165,10 +171,13 @@ class AccountToBill:
     opened_on: date | None = None
     closed_on: date | None = None
 
-    def service_period(self, period: Period) -> Period:
-        """The days of `period` the account had service: an opening or closing bill is prorated."""
+    def service_period(self, period: Period) -> Period | None:
+        """The days of `period` the account had service (None: none): an opening or closing bill is
+        prorated. Service runs from the start of opened_on through the end of closed_on, its last day."""
         start = max(period.start, self.opened_on) if self.opened_on else period.start
         end = min(period.end, self.closed_on) if self.closed_on else period.end
+        if end < start:  # closed before the period, after the run fixed its accounts
+            return None
         return period if (start, end) == (period.start, period.end) else Period(start, end)
 
 
@@ -227,9 +236,29 @@ BILLED_FROM = ("account_id", "meter_size", "consumption", "unit", "true_ups")  #
 ESTIMATE_MISSING_READS = config.env("CIS_BILL_RUN_ESTIMATE_MISSING_READS", "true") == "true"
 
 
-def _fetch(fetch_determinants: DeterminantsFetcher, run: RunPeriod, account_ids: list[str]) -> Consumption:
-    response = fetch_determinants({"period_start": run.period_start.isoformat(),
-                                   "period_end": run.period_end.isoformat(), "account_ids": account_ids,
+def _fetch_by_service_period(fetch_determinants: DeterminantsFetcher, period: Period,
+                             batch: list[AccountToBill]) -> Consumption:
+    """Each account's use over its days of service in the period (an opening or closing account's
+    part of it), so a closing bill and the next customer's opening bill on the same connection
+    split the meter's advance at the boundary instant instead of both taking the whole period's."""
+    by_period: dict[Period, list[str]] = {}
+    found = Consumption({}, {})
+    for account in batch:
+        service = account.service_period(period)
+        if service is None:
+            found.missing[account.account_id] = f"no service in the period (closed on {account.closed_on})"
+        else:
+            by_period.setdefault(service, []).append(account.account_id)
+    for service_period, account_ids in by_period.items():
+        part = _fetch(fetch_determinants, service_period, account_ids)
+        found.determinants.update(part.determinants)
+        found.missing.update(part.missing)
+    return found
+
+
+def _fetch(fetch_determinants: DeterminantsFetcher, period: Period, account_ids: list[str]) -> Consumption:
+    response = fetch_determinants({"period_start": period.start.isoformat(),
+                                   "period_end": period.end.isoformat(), "account_ids": account_ids,
                                    "estimate_missing_reads": ESTIMATE_MISSING_READS})
     # The whole contract is checked on the first determinant (loading 10,000 nested records costs
     # more than billing them); every determinant's fields a bill is calculated from are checked.
@@ -271,8 +300,11 @@ def bill_chunk(uow, run: RunPeriod, tariffs: RunTariffs, accounts: list[AccountT
     # Lock the ledgers (as payments and adjustments do) so each bill's balance_due is exact.
     lock_ledgers(uow.session, account_ids)
     drafts, exceptions = [], {}
+    other_bills = _other_bills(uow, run, account_ids)
     for account in accounts:
         try:
+            if overlap := overlapping_bill(run.period_start, run.period_end, other_bills.get(account.account_id, [])):
+                raise CannotBill(overlap)
             drafts.append(draft_bill(account, tariffs, consumption))
         except CannotBill as reason:
             exceptions[account.account_id] = str(reason)
@@ -281,6 +313,18 @@ def bill_chunk(uow, run: RunPeriod, tariffs: RunTariffs, accounts: list[AccountT
         if draft.account_id not in issued:
             exceptions[draft.account_id] = "already billed for this period"
     _record_exceptions(uow, run.run_id, exceptions)
+
+
+def _other_bills(uow, run: RunPeriod, account_ids: list[str]) -> dict[str, list[tuple]]:
+    """The accounts' bills of other runs whose periods overlap this run's (bill_id, start, end)."""
+    rows = uow.session.execute(
+        sa.select(Bill.account_id, Bill.bill_id, Bill.period_start, Bill.period_end).where(
+            Bill.account_id.in_(account_ids), Bill.period_start <= run.period_end,
+            Bill.period_end >= run.period_start, Bill.bill_run_id != run.run_id)).all()
+    found: dict[str, list[tuple]] = {}
+    for account_id, *bill in rows:
+        found.setdefault(account_id, []).append(tuple(bill))
+    return found
 
 
 def draft_bill(account: AccountToBill, tariffs: RunTariffs, consumption: Consumption) -> DraftBill:

@@ -3,7 +3,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from cis_runtime.tables import add_runtime_tables
@@ -60,6 +60,9 @@ class CollectionAccount(Base):
     shutoff_order_id: Mapped[str | None] = mapped_column(sa.Text)
     shutoff_ordered_on: Mapped[date | None] = mapped_column(sa.Date)
     reconnect_ordered_on: Mapped[date | None] = mapped_column(sa.Date)
+    # facts from accounts.account_closed.v2: a closed account is never shut off; final notices go forward
+    closed_on: Mapped[date | None] = mapped_column(sa.Date)
+    forwarding_address: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class Receivable(Base):
@@ -75,6 +78,17 @@ class Receivable(Base):
     final: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false(), default=False)
     written_off_on: Mapped[date | None] = mapped_column(sa.Date)
     adjustment: Mapped[bool] = mapped_column(sa.Boolean, server_default=sa.false(), default=False)  # a posted charge
+    # notifications.bill_delivered.v1: the day the bill reached the customer; None: never delivered (starts nothing)
+    delivered_on: Mapped[date | None] = mapped_column(sa.Date)
+
+
+class BillDelivery(Base):
+    """A bill's delivery as notifications reported it; kept by bill id, since it may arrive before the bill."""
+    __tablename__ = "bill_deliveries"
+    bill_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    account_id: Mapped[str] = mapped_column(sa.Text)
+    channel: Mapped[str] = mapped_column(sa.Text)
+    delivered_on: Mapped[date] = mapped_column(sa.Date)
 
 
 class Payment(Base):
@@ -100,12 +114,18 @@ class Notice(Base):
 
 
 class DailyRun(Base):
-    """One row per business date: the primary key is what makes the daily run happen once."""
+    """One row per run of a business date (any number a day); each account action is taken once whatever
+    the number of runs, by the keys of the actions themselves."""
     __tablename__ = "daily_runs"
     business_date: Mapped[date] = mapped_column(sa.Date, primary_key=True)
+    run_number: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     accounts_assessed: Mapped[int] = mapped_column(sa.Integer)
     newly_delinquent: Mapped[int] = mapped_column(sa.Integer)
     notices_requested: Mapped[int] = mapped_column(sa.Integer)
+    actions_taken: Mapped[int] = mapped_column(sa.Integer, server_default="0", default=0)
+    accounts_deferred: Mapped[int] = mapped_column(sa.Integer, server_default="0", default=0)
+    deferred: Mapped[list] = mapped_column(JSONB, server_default="[]", default=list)  # the first 100
+    accounts_failed: Mapped[list] = mapped_column(JSONB, server_default="[]", default=list)
     ran_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), server_default=sa.func.now())
 
 
@@ -197,6 +217,7 @@ class CollectionAction(Base):
     rule_code: Mapped[str] = mapped_column(sa.Text)
     citation: Mapped[str] = mapped_column(sa.Text)
     reference: Mapped[str | None] = mapped_column(sa.Text)
+    reason: Mapped[str | None] = mapped_column(sa.Text)  # why, where the rule alone does not say (a void notice)
 
 
 class LatePenaltyRequest(Base):

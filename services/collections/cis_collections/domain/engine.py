@@ -42,6 +42,7 @@ FINAL_NOTICE_POSTING = "final_notice_posting"  # the plan-default final notice p
 SHUTOFF = "shutoff"
 RECONNECT = "reconnect"
 WRITE_OFF = "write_off"
+VOID_NOTICE = "shutoff_notice_void"  # a notice on record that does not count (mailed too early)
 
 MAILED_NOTICES = (SHUTOFF_NOTICE, OCCUPANT_NOTICE, TENANT_NOTICE, PLAN_DEFAULT_FINAL_NOTICE)
 POSTED_NOTICES = (FORTY_EIGHT_HOUR_NOTICE, FINAL_NOTICE_POSTING)  # field work orders (door hangers)
@@ -51,24 +52,38 @@ log = logging.getLogger(__name__)
 
 # --- the account's state ---------------------------------------------------------------------------
 
+DELIVERED_ON_ISSUE = date.min  # a Bill built without delivered_on was delivered the day it was issued
+
+
 @dataclass
 class Bill:
     bill_id: str
     amount: Decimal
-    issued_on: date   # the date the bill was mailed (Gov. Code 60373 counts 19 days from it)
+    issued_on: date
     due_on: date
     paid: Decimal = ZERO
     final: bool = False          # the closing bill of an account
     reminded: bool = False       # a past-due reminder was requested for it
     written_off: bool = False
     adjustment: bool = False     # a charge billing posted (a late penalty): owed, but never a reason to shut off
+    # The day the bill reached the customer (mailed, or emailed to a paperless customer); None: never delivered.
+    # Every period counted from a bill counts from it (Gov. Code 60373(a)); an undelivered bill starts nothing.
+    delivered_on: date | None = DELIVERED_ON_ISSUE
+
+    def __post_init__(self):
+        if self.delivered_on == DELIVERED_ON_ISSUE:
+            self.delivered_on = self.issued_on
 
     @property
     def unpaid(self) -> Decimal:
         return ZERO if self.written_off else self.amount - self.paid
 
+    def delivered(self, today: date) -> bool:
+        return self.delivered_on is not None and self.delivered_on <= today
+
     def past_due(self, today: date) -> bool:
-        return self.unpaid > 0 and self.due_on < today
+        """Past due once its due date passed unpaid, and only if the customer got the bill."""
+        return self.unpaid > 0 and self.due_on < today and self.delivered(today)
 
     @property
     def delinquent_since(self) -> date:
@@ -172,6 +187,7 @@ class AccountState:
     reconnect_ordered_on: date | None = None
     last_interest_waiver_on: date | None = None
     last_monthly_penalty_on: date | None = None
+    closed_on: date | None = None  # the account was closed (moved out): its balance follows the final-bill path
 
     @property
     def mailing_differs(self) -> bool:
@@ -236,16 +252,18 @@ class _Floor:
 def decide(state: AccountState, today: date, calendar: DistrictCalendar, policy: CollectionsPolicy) -> Decision:
     past_due = sorted((b for b in state.bills if b.past_due(today)), key=lambda b: (b.due_on, b.bill_id))
     amount = sum((b.unpaid for b in past_due), ZERO)
-    actions = _reminder_actions(state, past_due, amount, today, policy)
+    actions = _void_actions(state, today)
+    actions += _reminder_actions(state, past_due, amount, today, policy)
     actions += _monthly_penalty_actions(state, today, policy)
     actions += _write_off_actions(state, today, policy)
     blocks: list[Block] = []
     shutoff_on, set_by = None, ()
     if state.disconnected:
         actions += _reconnect_actions(state, past_due, today, policy)
-    else:
-        # A final bill belongs to a closed account: there is no service left to discontinue for it;
-        # it goes to write-off (or the lien and tax-roll path) instead.
+    elif state.closed_on is None:
+        # A final bill belongs to a closed account, and a closed account's bills (every one of them) have no
+        # service left to discontinue: the connection may serve a new customer. They go to write-off (or the
+        # lien and tax-roll path) instead.
         # A posted penalty is owed (and in the amount), but only an unpaid bill starts the clocks.
         pursued = [b for b in past_due if not b.final]
         pursued_bills = [b for b in pursued if not b.adjustment]
@@ -283,7 +301,8 @@ def _monthly_penalty_actions(state: AccountState, today: date, policy: Collectio
     (penalties themselves excluded: no penalty on a penalty). It is interest: a low-income household's
     is waived once every 12 months (H&S 116914(a)(2))."""
     after = timedelta(days=policy.monthly_penalty_after_days)
-    aged = sorted((b for b in state.bills if b.unpaid > 0 and not b.adjustment and b.due_on + after <= today),
+    aged = sorted((b for b in state.bills if b.unpaid > 0 and not b.adjustment and b.due_on + after <= today
+                   and b.delivered(today)),
                   key=lambda b: (b.due_on, b.bill_id))
     last = state.last_monthly_penalty_on
     if not aged or (last is not None and (last.year, last.month) == (today.year, today.month)):
@@ -296,10 +315,40 @@ def _monthly_penalty_actions(state: AccountState, today: date, policy: Collectio
 
 
 def _write_off_actions(state, today, policy) -> list[Action]:
+    """A final bill, or any bill of a closed account, unpaid the policy's period after it fell due."""
+    closed = state.closed_on is not None
     return [Action(WRITE_OFF, b.due_on + timedelta(days=policy.write_off_days_after_final_due), rules.WRITE_OFF,
                    {"bill_id": b.bill_id, "amount": b.unpaid})
-            for b in state.bills if b.final and b.unpaid > 0
+            for b in state.bills if (b.final or closed) and b.unpaid > 0 and b.past_due(today)
             and b.due_on + timedelta(days=policy.write_off_days_after_final_due) <= today]
+
+
+def _void_actions(state: AccountState, today: date) -> list[Action]:
+    """A notice on record (migrated, recorded by staff) mailed earlier than 19 days after the mailing of a bill
+    it names does not count (Gov. Code 60373(a)): it is void, and the engine plans a lawful notice instead."""
+    reason = premature_notice_reason(state)
+    if reason is None:
+        return []
+    return [Action(VOID_NOTICE, today, rules.NOT_BEFORE_19_DAYS_AFTER_BILL,
+                   {"notice_id": state.shutoff_notice.notice_id, "reason": reason})]
+
+
+def premature_notice_reason(state: AccountState) -> str | None:
+    notice = state.shutoff_notice
+    if notice is None or notice.mailed_on is None:
+        return None
+    for bill in state.bills:
+        if bill.bill_id not in notice.bill_ids or bill.adjustment:
+            continue
+        if bill.delivered_on is None:
+            return (f"notice {notice.notice_id} mailed {notice.mailed_on} names bill {bill.bill_id}, which was "
+                    f"never mailed ({rules.NOT_BEFORE_19_DAYS_AFTER_BILL.citation}): void")
+        earliest = bill.delivered_on + timedelta(days=STATUTORY_MIN_DAYS_AFTER_BILL_TO_MAIL)
+        if notice.mailed_on < earliest:
+            return (f"notice {notice.notice_id} mailed {notice.mailed_on}, earlier than "
+                    f"{STATUTORY_MIN_DAYS_AFTER_BILL_TO_MAIL} days after bill {bill.bill_id} was mailed on "
+                    f"{bill.delivered_on} ({rules.NOT_BEFORE_19_DAYS_AFTER_BILL.citation}): void")
+    return None
 
 
 # --- what stops a shutoff --------------------------------------------------------------------------
@@ -328,7 +377,7 @@ def _plan_default_on(state: AccountState, today: date, policy: CollectionsPolicy
         return None
     days = timedelta(days=policy.plan_default_days)
     late_installments = [i.due_on + days for i in plan.installments if i.unpaid > 0 and i.due_on + days <= today]
-    late_current = [b.due_on + days for b in state.bills if not b.adjustment
+    late_current = [b.due_on + days for b in state.bills if not b.adjustment and b.delivered(today)
                     and b.issued_on >= plan.agreed_on and b.unpaid > 0 and b.due_on + days <= today]
     candidates = late_installments + late_current
     return min(candidates) if candidates else None
@@ -339,7 +388,7 @@ def _plan_default_on(state: AccountState, today: date, policy: CollectionsPolicy
 def _valid_notice(state: AccountState) -> ShutoffNoticeRecord | None:
     """The mailed notice still stands unless its bills were paid or a block began after it was mailed."""
     notice = state.shutoff_notice
-    if notice is None:
+    if notice is None or premature_notice_reason(state) is not None:
         return None
     unpaid_ids = {b.bill_id for b in state.bills if b.unpaid > 0}
     if not unpaid_ids.intersection(notice.bill_ids):
@@ -359,7 +408,8 @@ def _written_notice_path(state, past_due, amount, today, calendar, policy):
         mail_floor = _Floor(today, [rules.SEVEN_BUSINESS_DAYS_NOTICE])
         mail_floor.at_least(past_due[0].due_on + timedelta(days=policy.shutoff_notice_days_after_due),
                             rules.SEVEN_BUSINESS_DAYS_NOTICE)
-        mail_floor.at_least(max(b.issued_on for b in past_due) + timedelta(days=STATUTORY_MIN_DAYS_AFTER_BILL_TO_MAIL),
+        last_mailed = max(b.delivered_on for b in past_due)  # Gov. Code 60373(a): from the bill's mailing
+        mail_floor.at_least(last_mailed + timedelta(days=STATUTORY_MIN_DAYS_AFTER_BILL_TO_MAIL),
                             rules.NOT_BEFORE_19_DAYS_AFTER_BILL)
         mailed_on = given_on = calendar.business_day_on_or_after(mail_floor.on)
         mail_rule = mail_floor.rules_[-1]
@@ -584,6 +634,11 @@ def record_done(state: AccountState, action: Action, today: date, reference: str
         for bill in state.bills:
             if bill.bill_id == detail["bill_id"]:
                 bill.written_off = True
+    elif kind == VOID_NOTICE and state.shutoff_notice is not None \
+            and state.shutoff_notice.notice_id == detail["notice_id"]:
+        state.shutoff_notice = None
+        state.tenant_notice_requested_on = state.tenant_notice_on = None
+        state.door_hanger_ordered_on = state.forty_eight_hour_notice_on = None
 
 
 def record_given(state: AccountState, kind: str, reference: str, requested_on: date, given_on: date) -> bool:
@@ -618,6 +673,21 @@ def record_not_posted(state: AccountState, kind: str, requested_on: date) -> boo
         return False
     setattr(state, requested_field, None)
     return True
+
+
+def record_closed(state: AccountState, shutoff_pending: bool) -> bool:
+    """The account closed: no shutoff is pursued for any of its bills. The notice cycle on the way to one is
+    dropped, and an ordered shutoff not carried out (`shutoff_pending`) with it. Returns whether one was planned
+    or ordered."""
+    planned = state.shutoff_notice is not None or state.final_notice_requested_on is not None or shutoff_pending
+    state.shutoff_notice = None
+    state.tenant_notice_requested_on = state.tenant_notice_on = None
+    state.door_hanger_ordered_on = state.forty_eight_hour_notice_on = None
+    state.final_notice_requested_on = state.final_notice_mailed_on = None
+    state.final_notice_posting_ordered_on = state.final_notice_posted_on = None
+    if shutoff_pending:
+        state.shutoff_ordered_on = state.reconnect_ordered_on = None
+    return planned
 
 
 def record_shutoff_not_done(state: AccountState) -> None:

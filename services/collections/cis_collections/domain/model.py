@@ -11,6 +11,7 @@ from decimal import Decimal
 ZERO = Decimal("0.00")
 CURRENT = "current"
 DELINQUENT = "delinquent"
+DELIVERED_ON_ISSUE = date.min  # a Receivable built without delivered_on was delivered the day it was issued
 
 
 @dataclass
@@ -22,14 +23,20 @@ class Receivable:
     issued_on: date
     paid: Decimal = ZERO
     past_due_noticed: bool = False  # a past-due notice has been requested for this bill
+    delivered_on: date | None = DELIVERED_ON_ISSUE  # None: never delivered to the customer
+
+    def __post_init__(self):
+        if self.delivered_on == DELIVERED_ON_ISSUE:
+            self.delivered_on = self.issued_on
 
     @property
     def unpaid(self) -> Decimal:
         return self.amount - self.paid
 
     def is_past_due(self, today: date) -> bool:
-        """Past due the day after its due date, while anything is unpaid."""
-        return self.unpaid > 0 and self.due_on < today
+        """Past due the day after its due date, while anything is unpaid - once the customer got the bill."""
+        return self.unpaid > 0 and self.due_on < today and self.delivered_on is not None \
+            and self.delivered_on <= today
 
 
 @dataclass

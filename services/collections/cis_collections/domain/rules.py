@@ -38,8 +38,9 @@ OCCUPANT_COPY = _rule(
     "When the customer's address is not the service address, the notice also goes to the service address, "
     "addressed to \"Occupant\".")
 NOT_BEFORE_19_DAYS_AFTER_BILL = _rule(
-    "not_before_19_days_after_bill", "Gov. Code 60373",
-    "The termination notice is not mailed earlier than 19 days after the bill was mailed.")
+    "not_before_19_days_after_bill", "Gov. Code 60373(a)",
+    "The termination notice is not mailed earlier than 19 days after the bill was mailed; a notice mailed "
+    "earlier does not count.")
 TEN_DAYS_AFTER_FIVE_DAY_MAILING = _rule(
     "ten_days_after_five_day_mailing", "Gov. Code 60373",
     "The notice is mailed at least 10 days before termination, the 10 days starting 5 days after mailing.")
@@ -107,7 +108,13 @@ ANNUAL_DISCONTINUATION_COUNT = _rule(
     "website and to the State Water Board.")
 WRITE_OFF = _rule(
     "write_off", "District policy",
-    "A final bill unpaid after the configured period is written off as uncollectible.")
+    "A final bill, or any bill of a closed account, unpaid after the configured period is written off as "
+    "uncollectible.")
+CLOSED_ACCOUNT_FINAL_BILL_PATH = _rule(
+    "closed_account_final_bill_path", "District policy (final-bill path)",
+    "A closed account's balance follows the final-bill path (final notices to the forwarding address, write-off, "
+    "lien or tax roll against the parcel's owner); the connection is never shut off for it, since it may serve "
+    "a new customer.")
 
 
 BY_CODE = {rule.code: rule for rule in list(globals().values()) if isinstance(rule, Rule)}

@@ -24,7 +24,8 @@ def parcel_charges(uow) -> list[liens.Charge]:
         sa.select(account.apn, account.owner_of_record, bill.account_id, bill.bill_id, bill.due_on,
                   bill.amount - bill.paid)
         .join(account, account.account_id == bill.account_id)
-        .where(bill.paid < bill.amount, bill.written_off_on.is_(None), account.apn.is_not(None))).all()
+        .where(bill.paid < bill.amount, bill.written_off_on.is_(None), account.apn.is_not(None),
+               bill.delivered_on.is_not(None))).all()  # a bill never delivered starts nothing, no lien either
     return [liens.Charge(apn, owner or "", account_id, bill_id, due_on, Decimal(unpaid))
             for apn, owner, account_id, bill_id, due_on, unpaid in rows]
 

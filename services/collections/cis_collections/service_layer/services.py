@@ -1,6 +1,8 @@
 """Collections use cases. Each runs in one unit of work: state, events and inbox commit together."""
+import logging
 from datetime import date
 from decimal import Decimal
+from typing import Callable
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -8,15 +10,29 @@ from sqlalchemy.dialects.postgresql import insert
 from cis_collections.adapters import models
 from cis_collections.adapters.reference_data import collections_policy, district_calendar
 from cis_collections.domain import engine, rules, windows
+from cis_collections.domain.ledger import LedgerPosition, stale_reason
 from cis_collections.domain.model import (CURRENT, DELINQUENT, ZERO, AccountView, Receivable, apply_payment, assess,
                                           next_identifier)
 from cis_collections.service_layer import parcels, timeline
+from cis_contracts.registry import validate
 from cis_runtime.clock import DISTRICT_ZONE  # a field report's day is the District's local day
 from cis_runtime.errors import InvalidInput, InvalidMessage, NotFound
 
 FEE_ASSESSED = "collections.fee_assessed.v1"
+WORK_ORDER_CANCELLED = "collections.work_order_cancelled.v1"
+LEDGER_POSITIONS = "billing.ledger_positions.v1"
 RESIDENTIAL_CLASSES = ("residential", "multi_family")
 ENGINE_BATCH = 2000  # accounts whose state is loaded together (bounded IN lists, bounded memory)
+DEFERRED_LISTED = 100  # deferred accounts named in a run's answer (all are counted)
+DAILY_RUN_LOCK = 0x636F6C6C  # pg advisory lock: one daily run at a time (any number a day)
+# Restoring service waits for nothing: a stale view can only make it later, never wrong for the customer.
+# Every other action (money, notices, shutoff, write-off) is taken only on a view billing shows is current.
+TAKEN_ON_ANY_VIEW = (engine.RECONNECT,)
+
+# billing.ledger_positions: request {"account_ids": [...]} -> billing.ledger_positions.v1 (service.py gives it)
+LedgerPositionsPort = Callable[[dict], dict]
+
+log = logging.getLogger(__name__)
 
 
 # --- consumed events ---------------------------------------------------------------------------
@@ -27,8 +43,10 @@ def record_bill(uow, bill: dict) -> None:
     if uow.session.get(models.Receivable, bill["bill_id"]):
         return  # the same bill announced twice (a re-published event): already known
     owed = max(bill["total"], ZERO)
+    delivery = uow.session.get(models.BillDelivery, bill["bill_id"])  # notifications may have reported it first
     row = models.Receivable(bill_id=bill["bill_id"], account_id=account.account_id, amount=owed, paid=ZERO,
-                            issued_on=bill["issued_on"], due_on=bill["due_on"])
+                            issued_on=bill["issued_on"], due_on=bill["due_on"],
+                            delivered_on=delivery.delivered_on if delivery else None)
     uow.session.add(row)
     receivable = _domain_receivable(row)
     available_credit = account.credit + max(-bill["total"], ZERO)  # a credit bill adds to the credit
@@ -63,7 +81,7 @@ def record_adjustment(uow, adjustment: dict) -> None:
         _fee_posted(uow, adjustment)
     row = models.Receivable(bill_id=adjustment["adjustment_id"], account_id=account.account_id,
                             amount=adjustment["amount"], paid=ZERO, issued_on=adjustment["posted_on"],
-                            due_on=adjustment["posted_on"], adjustment=True)
+                            due_on=adjustment["posted_on"], adjustment=True, delivered_on=adjustment["posted_on"])
     uow.session.add(row)
     receivable = _domain_receivable(row)
     _, account.credit = apply_payment([receivable], account.credit)
@@ -89,7 +107,7 @@ def _apply_credit(uow, account: models.CollectionAccount, amount) -> None:
         _clear_delinquency(account, uow.today())
     # A payment can call off today's shutoff or restore service at once (H&S 116912; Gov. Code 60375).
     if account.shutoff_ordered_on is not None and account.reconnect_ordered_on is None:
-        _run_engine(uow, [account], {account.account_id: rows}, uow.today())
+        _reconnect_if_due(uow, account, rows, uow.today())
 
 
 def _pay_plan_installments(uow, account_id: str, amount) -> None:
@@ -123,6 +141,53 @@ def record_account_opened(uow, opened: dict) -> None:
     account.landlord_of_record = owner_is_customer and opened["dwelling_units"] > 1
 
 
+def record_bill_delivered(uow, delivered: dict) -> None:
+    """Notifications delivered a bill (mailed, or emailed to a paperless customer): its clocks may start, from
+    that day (Gov. Code 60373(a)). The earliest delivery counts; it may come before the bill itself."""
+    _locked_account(uow, delivered["account_id"])  # one at a time with the bill's own event
+    day = delivered["delivered_on"]
+    known = uow.session.get(models.BillDelivery, delivered["bill_id"])
+    if known is None:
+        uow.session.add(models.BillDelivery(bill_id=delivered["bill_id"], account_id=delivered["account_id"],
+                                            channel=delivered["channel"], delivered_on=day))
+    elif day < known.delivered_on:
+        known.delivered_on, known.channel = day, delivered["channel"]
+    receivable = uow.session.get(models.Receivable, delivered["bill_id"])
+    if receivable is not None and receivable.account_id != delivered["account_id"]:
+        raise InvalidMessage(f"bill {delivered['bill_id']} is not account {delivered['account_id']}'s")
+    if receivable is not None and (receivable.delivered_on is None or day < receivable.delivered_on):
+        receivable.delivered_on = day
+
+
+def record_account_closed(uow, closed: dict) -> None:
+    """The account closed (moved out): none of its bills is pursued by shutoff any more, its balance follows the
+    final-bill path and its notices go to the forwarding address. A shutoff planned or ordered is cancelled."""
+    account = _locked_account(uow, closed["account_id"])
+    if account.closed_on is not None:
+        return
+    account.closed_on = closed["closed_on"]
+    forwarding = closed.get("forwarding_address")
+    account.forwarding_address = _one_line(forwarding) if forwarding else None
+    reason = (f"account closed {closed['closed_on']} ({closed['reason']}): a closed account is never shut off, "
+              f"the connection may serve a new customer; the balance follows the final-bill path")
+    rule = rules.CLOSED_ACCOUNT_FINAL_BILL_PATH
+    pending = list(uow.session.scalars(sa.select(models.WorkOrder).where(
+        models.WorkOrder.account_id == account.account_id, models.WorkOrder.status == "ordered",
+        models.WorkOrder.kind.in_(("shutoff", "post_notice"))).order_by(models.WorkOrder.order_id)))
+    for order in pending:
+        order.status = "cancelled"
+        uow.emit(WORK_ORDER_CANCELLED, {"order_id": order.order_id, "account_id": order.account_id,
+                                        "kind": order.kind, "reason": reason, "cancelled_on": uow.today(),
+                                        "rule": {"code": rule.code, "citation": rule.citation}})
+        _log(uow, account.account_id, f"{order.kind}_cancelled", rule, order.order_id, reason=reason)
+    shutoff_pending = any(o.order_id == account.shutoff_order_id for o in pending if o.kind == "shutoff")
+    if shutoff_pending:
+        account.shutoff_order_id = None
+    planned_notice = account.shutoff_notice_id
+    if _change_state(uow, account.account_id, lambda state: engine.record_closed(state, shutoff_pending)):
+        _log(uow, account.account_id, "shutoff_plan_cancelled", rule, planned_notice, reason=reason)
+
+
 def _one_line(address: dict) -> str:
     parts = [address["line1"], address.get("line2"), address["city"],
              f"{address.get('state') or 'CA'} {address['zip']}"]
@@ -131,32 +196,35 @@ def _one_line(address: dict) -> str:
 
 # --- daily run ---------------------------------------------------------------------------------
 
-def run_daily(uow) -> dict:
-    """Assess every account with open receivables, once per business date.
+def run_daily(uow, ledger_positions: LedgerPositionsPort) -> dict:
+    """Assess every account with open receivables and take the actions due. Any number of runs a business
+    date (after a payment or a returned check): each action is taken once, by its own key (a bill's reminder,
+    a penalty's request id, the notice or work order the account's state records, a bill's write-off).
 
-    The daily_runs row is claimed first: a concurrent run for the same date waits on its
-    primary key and then finds the recorded run instead of assessing (and notifying) twice.
+    Runs one at a time (an advisory lock). An account is acted on only when billing's ledger position shows
+    collections' view of it current (`ledger_positions`, one call per batch); otherwise it is deferred. An
+    account whose data breaks the engine is reported in accounts_failed, its savepoint rolled back.
     """
     today = uow.today()
-    claimed = uow.session.execute(
-        insert(models.DailyRun).values(business_date=today, accounts_assessed=0, newly_delinquent=0,
-                                       notices_requested=0)
-        .on_conflict_do_nothing().returning(models.DailyRun.business_date)).first()
-    if claimed is None:
-        return daily_run_view(uow.session.get(models.DailyRun, today))
-    run = uow.session.get(models.DailyRun, today)
+    uow.session.execute(sa.select(sa.func.pg_advisory_xact_lock(DAILY_RUN_LOCK)))
+    run_number = (uow.session.scalar(sa.select(sa.func.max(models.DailyRun.run_number))
+                                     .where(models.DailyRun.business_date == today)) or 0) + 1
     # An account whose open bills are not yet due has nothing to decide: it is counted, not loaded.
-    run.accounts_assessed = uow.session.scalar(sa.select(sa.func.count()).select_from(
-        _accounts_to_assess_query(today=None).subquery()))
+    run = models.DailyRun(business_date=today, run_number=run_number, newly_delinquent=0, notices_requested=0,
+                          actions_taken=0, accounts_deferred=0, deferred=[], accounts_failed=[],
+                          accounts_assessed=uow.session.scalar(sa.select(sa.func.count()).select_from(
+                              _accounts_to_assess_query(today=None).subquery())))
     accounts = list(uow.session.scalars(_accounts_to_assess_query(today).with_for_update()))
+    billing = _OnceUnreachable(ledger_positions)
     for start in range(0, len(accounts), ENGINE_BATCH):
         batch = accounts[start:start + ENGINE_BATCH]
         receivables = _open_receivables(uow, [a.account_id for a in batch])
         for account in batch:
             run.newly_delinquent += _assess_account(uow, account, receivables.get(account.account_id, []), today)
-        run.notices_requested += _run_engine(uow, batch, receivables, today)
+        _act_on_batch(uow, batch, receivables, today, billing, run)
         uow.session.flush()
     parcels.release_paid_liens(uow)
+    uow.session.add(run)
     uow.commit()
     return daily_run_view(run)
 
@@ -172,18 +240,158 @@ def _assess_account(uow, account, rows: list, today: date) -> int:
     return 0
 
 
-def _run_engine(uow, accounts: list, receivables: dict, today: date) -> int:
-    """The engine for a batch of accounts; returns how many past-due reminders were requested (what
-    collections.daily_run.v1 has always counted; the shutoff-path notices are in collection_actions)."""
-    states = timeline.load_states(uow, accounts, receivables)
-    batch, requested = timeline.Batch(uow), 0
-    with uow.session.no_autoflush:  # the new rows go in with one flush per batch, not one per notice
-        for account in accounts:
-            outcome = timeline.act(batch, account, receivables.get(account.account_id, []),
-                                   states[account.account_id], today)
-            requested += outcome.reminders
+def _act_on_batch(uow, accounts: list, receivables: dict, today: date, ledger_positions: LedgerPositionsPort,
+                  run: models.DailyRun) -> None:
+    """Decide for a batch of accounts, check the views of those with actions due against billing, and act.
+    The batch acts in one savepoint (one flush); should it fail, it is rolled back and acted on again account by
+    account, each in a savepoint of its own, so a failure rolls back only the account that caused it."""
+    failures: dict[str, Exception] = {}
+    states = timeline.load_states(uow, accounts, receivables, failures)
+    due = _due_actions(states, today, failures)
+    stale = _stale_views(uow, [a for a in accounts if _needs_current_view(due.get(a.account_id, []))],
+                         receivables, ledger_positions)
+    for account_id in sorted(set(due) & set(stale)):
+        _defer(run, account_id, stale[account_id])
+    planned = [a for a in accounts if _allowed(due.get(a.account_id, []), a.account_id in stale)]
+    batch = timeline.Batch(uow)
+    with uow.session.no_autoflush:  # the batch's rows go in with one flush, not one per notice
+        try:
+            with uow.session.begin_nested():
+                outcomes = [timeline.act(batch, account, receivables.get(account.account_id, []),
+                                         states[account.account_id], today,
+                                         _allowed(due[account.account_id], account.account_id in stale))
+                            for account in planned]
+        except Exception:  # noqa: BLE001 - find the account: act again one savepoint per account
+            batch.drop_since({})
+            outcomes = _act_one_by_one(uow, batch, planned, receivables, today, stale, failures)
+    for outcome in outcomes:
+        run.notices_requested += outcome.reminders
+        run.actions_taken += outcome.actions
     batch.emit_all()
-    return requested
+    for account_id, exc in sorted(failures.items()):
+        log.error("daily run: account %s failed: %s", account_id, _failure_reason(exc))
+        run.accounts_failed = [*run.accounts_failed, {"account_id": account_id, "reason": _failure_reason(exc)}]
+
+
+def _due_actions(states: dict, today: date, failures: dict) -> dict[str, list[engine.Action]]:
+    due = {}
+    for account_id, state in states.items():
+        try:
+            actions = timeline.actions_to_take(state, today)
+        except Exception as exc:  # noqa: BLE001 - reported in accounts_failed, the run goes on
+            failures[account_id] = exc
+            continue
+        if actions:
+            due[account_id] = actions
+    return due
+
+
+def _allowed(actions: list[engine.Action], stale: bool) -> list[engine.Action]:
+    """The actions an account may take: all on a current view, only those needing none on a stale one."""
+    return [a for a in actions if a.kind in TAKEN_ON_ANY_VIEW] if stale else actions
+
+
+def _act_one_by_one(uow, batch, accounts: list, receivables: dict, today: date, stale: dict,
+                    failures: dict) -> list[timeline.Outcome]:
+    """The batch's savepoint was rolled back (its rows expired, its new rows gone): reload the states and act
+    on each account in a savepoint of its own; a failing account is rolled back alone and reported."""
+    states = timeline.load_states(uow, accounts, receivables, failures)
+    due = _due_actions(states, today, failures)
+    outcomes = []
+    for account in accounts:
+        actions = _allowed(due.get(account.account_id, []), account.account_id in stale)
+        if not actions:
+            continue
+        mark = batch.mark()
+        try:
+            with uow.session.begin_nested():  # its rows are flushed on leaving: count it only then
+                outcome = timeline.act(batch, account, receivables.get(account.account_id, []),
+                                       states[account.account_id], today, actions)
+        except Exception as exc:  # noqa: BLE001 - only this account's work is rolled back
+            batch.drop_since(mark)
+            failures[account.account_id] = exc
+            continue
+        outcomes.append(outcome)
+    return outcomes
+
+
+class _OnceUnreachable:
+    """The ledger port for one run: once billing failed to answer, the rest of the run does not wait on it
+    again (each call may take the whole RPC timeout)."""
+
+    def __init__(self, ledger_positions: LedgerPositionsPort):
+        self._ledger_positions, self._failure = ledger_positions, None
+
+    def __call__(self, request: dict) -> dict:
+        if self._failure is not None:
+            raise self._failure
+        try:
+            return self._ledger_positions(request)
+        except Exception as exc:
+            self._failure = exc
+            raise
+
+
+def _needs_current_view(actions: list[engine.Action]) -> bool:
+    return any(a.kind not in TAKEN_ON_ANY_VIEW for a in actions)
+
+
+def _stale_views(uow, accounts: list, receivables: dict, ledger_positions: LedgerPositionsPort) -> dict[str, str]:
+    """Accounts whose view billing does not show current, with the reason: one billing call for them all."""
+    if not accounts:
+        return {}
+    ids = [a.account_id for a in accounts]
+    try:
+        response = validate(LEDGER_POSITIONS, ledger_positions({"account_ids": ids}))
+    except Exception as exc:  # noqa: BLE001 - billing down, slow or wrong: act on no one, the run completes
+        log.warning("daily run: billing.ledger_positions failed (%s): %d accounts deferred", exc, len(ids))
+        reason = f"billing could not be reached ({type(exc).__name__}): the view cannot be shown current"
+        return {account_id: reason for account_id in ids}
+    billing = {p["account_id"]: LedgerPosition(p["entries"], p["balance"]) for p in response["positions"]}
+    applied = _applied_positions(uow, accounts, receivables)
+    reasons = {account_id: stale_reason(applied[account_id], billing.get(account_id)) for account_id in ids}
+    return {account_id: reason for account_id, reason in reasons.items() if reason}
+
+
+def _applied_positions(uow, accounts: list, receivables: dict) -> dict[str, LedgerPosition]:
+    """Collections' own position of each account: the billing events it applied (bills, payments, adjustments)
+    and the balance they leave (open receivables less unmatched credit). The account rows are locked, so no
+    event of these accounts is applied while the run decides."""
+    ids = [a.account_id for a in accounts]
+    entries = sa.union_all(
+        sa.select(models.Receivable.account_id).where(models.Receivable.account_id.in_(ids),
+                                                      models.Receivable.adjustment.is_(False)),
+        sa.select(models.Payment.account_id).where(models.Payment.account_id.in_(ids)),
+        sa.select(models.Adjustment.account_id).where(models.Adjustment.account_id.in_(ids))).subquery()
+    counts = dict(uow.session.execute(sa.select(entries.c.account_id, sa.func.count())
+                                      .group_by(entries.c.account_id)).all())
+    return {a.account_id: LedgerPosition(
+        counts.get(a.account_id, 0),
+        sum((r.amount - r.paid for r in receivables.get(a.account_id, [])), ZERO) - a.credit) for a in accounts}
+
+
+def _defer(run: models.DailyRun, account_id: str, reason: str) -> None:
+    run.accounts_deferred += 1
+    if len(run.deferred) < DEFERRED_LISTED:
+        run.deferred = [*run.deferred, {"account_id": account_id, "reason": reason}]
+
+
+def _failure_reason(exc: Exception) -> str:
+    """The exception's type and first line (a database error: the driver's, without the statement and its
+    parameters, which may carry personal data)."""
+    cause = getattr(exc, "orig", None) or exc
+    first_line = (str(cause).strip().splitlines() or [""])[0]
+    return f"{type(cause).__name__}: {first_line}"[:300]
+
+
+def _reconnect_if_due(uow, account, rows: list, today: date) -> None:
+    """Outside the daily run only a reconnect is carried out at once; everything else waits for the run."""
+    state = timeline.load_states(uow, [account], {account.account_id: rows})[account.account_id]
+    actions = timeline.actions_to_take(state, today, kinds=TAKEN_ON_ANY_VIEW)
+    if actions:
+        batch = timeline.Batch(uow)
+        timeline.act(batch, account, rows, state, today, actions)
+        batch.emit_all()
 
 
 # --- queries -----------------------------------------------------------------------------------
@@ -206,12 +414,16 @@ def account_status(uow, account_id: str) -> dict:
 
 
 def daily_run_view(run: models.DailyRun) -> dict:
-    return {"business_date": run.business_date, "accounts_assessed": run.accounts_assessed,
-            "newly_delinquent": run.newly_delinquent, "notices_requested": run.notices_requested}
+    """collections.daily_run.v2 (a superset of v1)."""
+    return {"business_date": run.business_date, "run_number": run.run_number,
+            "accounts_assessed": run.accounts_assessed, "newly_delinquent": run.newly_delinquent,
+            "notices_requested": run.notices_requested, "actions_taken": run.actions_taken,
+            "accounts_deferred": run.accounts_deferred, "deferred": run.deferred,
+            "accounts_failed": run.accounts_failed}
 
 
 def has_run_for_today(uow) -> bool:
-    return uow.session.get(models.DailyRun, uow.today()) is not None
+    return uow.session.scalar(sa.select(sa.exists().where(models.DailyRun.business_date == uow.today())))
 
 
 # --- helpers -----------------------------------------------------------------------------------
@@ -321,7 +533,8 @@ def record_appeal(uow, request: dict) -> dict:
         return _after_staff_change(uow, account)
     filed_on = _requested_on(uow, request, "filed_on")
     if request["kind"] == "dispute":
-        mailed = uow.session.scalars(sa.select(models.Receivable.issued_on).where(
+        # received 5 days after its mailing (delivery); a bill never delivered cannot be out of time
+        mailed = uow.session.scalars(sa.select(sa.func.coalesce(models.Receivable.delivered_on, filed_on)).where(
             models.Receivable.account_id == account.account_id, models.Receivable.adjustment.is_(False))).all()
         problem = windows.dispute_problem(list(mailed), filed_on)
         if problem:
@@ -527,17 +740,18 @@ def _change_state(uow, account_id: str, change) -> bool:
     return changed is not False
 
 
-def _log(uow, account_id, kind, rule, reference, day=None) -> None:
+def _log(uow, account_id, kind, rule, reference, day=None, reason=None) -> None:
     uow.session.add(models.CollectionAction(account_id=account_id, business_date=day or uow.today(), kind=kind,
-                                            rule_code=rule.code, citation=rule.citation, reference=reference))
+                                            rule_code=rule.code, citation=rule.citation, reference=reference,
+                                            reason=reason))
 
 
 def _after_staff_change(uow, account) -> dict:
     """A staff change can make something due at once (e.g. reconnection on an arrangement)."""
     uow.session.flush()
     if account.shutoff_ordered_on is not None and account.reconnect_ordered_on is None:
-        rows = _open_receivables(uow, [account.account_id])
-        _run_engine(uow, [account], rows, uow.today())
+        rows = _open_receivables(uow, [account.account_id]).get(account.account_id, [])
+        _reconnect_if_due(uow, account, rows, uow.today())
         uow.session.flush()
     return collections_status(uow, account.account_id)
 

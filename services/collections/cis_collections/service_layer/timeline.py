@@ -42,6 +42,7 @@ class Outcome:
     reminders: int = 0
     notices: int = 0
     work_orders: int = 0
+    actions: int = 0  # every action carried out (the daily run's actions_taken)
 
 
 class Batch:
@@ -67,6 +68,14 @@ class Batch:
     def emit(self, message_name: str, payload: dict) -> None:
         self._events.setdefault(message_name, []).append(payload)
 
+    def mark(self) -> dict[str, int]:
+        """Where the buffered events stand, so one account's events can be dropped with its savepoint."""
+        return {name: len(payloads) for name, payloads in self._events.items()}
+
+    def drop_since(self, mark: dict[str, int]) -> None:
+        for name, payloads in self._events.items():
+            del payloads[mark.get(name, 0):]
+
     def emit_all(self) -> None:
         for message_name, payloads in self._events.items():
             self.uow.emit_many(message_name, payloads)
@@ -76,7 +85,10 @@ class Batch:
 # --- loading ---------------------------------------------------------------------------------------
 
 def load_states(uow, accounts: list[models.CollectionAccount],
-                receivables: dict[str, list[models.Receivable]]) -> dict[str, AccountState]:
+                receivables: dict[str, list[models.Receivable]],
+                failures: dict[str, Exception] | None = None) -> dict[str, AccountState]:
+    """Every account's engine state; with `failures`, an account whose rows cannot make a state is put
+    there (by account id) instead of failing the whole batch."""
     ids = [a.account_id for a in accounts]
     by_account = {name: _grouped(uow, table, ids) for name, table in (
         ("appeals", models.Appeal), ("extensions", models.Extension), ("attempts", models.ContactAttempt))}
@@ -85,8 +97,15 @@ def load_states(uow, accounts: list[models.CollectionAccount],
     notice_ids = [a.shutoff_notice_id for a in accounts if a.shutoff_notice_id]
     notices = {n.notice_id: n for n in uow.session.scalars(
         sa.select(models.Notice).where(models.Notice.notice_id.in_(notice_ids)))} if notice_ids else {}
-    return {a.account_id: _state(a, receivables.get(a.account_id, []), by_account, medical, plans, notices)
-            for a in accounts}
+    states = {}
+    for a in accounts:
+        try:
+            states[a.account_id] = _state(a, receivables.get(a.account_id, []), by_account, medical, plans, notices)
+        except Exception as exc:  # noqa: BLE001 - one account's data must not stop the others (the daily run)
+            if failures is None:
+                raise
+            failures[a.account_id] = exc
+    return states
 
 
 def _state(row, bill_rows, by_account, medical, plans, notices) -> AccountState:
@@ -98,8 +117,10 @@ def _state(row, bill_rows, by_account, medical, plans, notices) -> AccountState:
         service_address=row.service_address or "", residential=row.residential, low_income=row.low_income,
         landlord_of_record=row.landlord_of_record or row.tenant_occupied, financially_unable=row.financially_unable,
         bills=[Bill(r.bill_id, Decimal(r.amount), r.issued_on, r.due_on, Decimal(r.paid), r.final,
-                    r.past_due_notice_id is not None or r.adjustment, r.written_off_on is not None, r.adjustment)
+                    r.past_due_notice_id is not None or r.adjustment, r.written_off_on is not None, r.adjustment,
+                    r.delivered_on)
                for r in bill_rows],
+        closed_on=row.closed_on,
         payment_plan=plans.get(account_id),
         appeals=[Appeal(a.filed_on, a.resolved_on) for a in by_account["appeals"].get(account_id, [])],
         extensions=[Extension(e.granted_on, e.until) for e in by_account["extensions"].get(account_id, [])],
@@ -146,19 +167,25 @@ def decide(state: AccountState, today: date) -> engine.Decision:
     return engine.decide(state, today, district_calendar(), collections_policy())
 
 
+def actions_to_take(state: AccountState, today: date, kinds: tuple[str, ...] | None = None) -> list[engine.Action]:
+    """The actions due today the service carries out itself (staff tasks are on the worklist), optionally
+    only those of `kinds`."""
+    return [a for a in decide(state, today).due_actions(today)
+            if a.kind not in STAFF_TASKS and (kinds is None or a.kind in kinds)]
+
+
 def act(batch: Batch, row: models.CollectionAccount, bill_rows: list[models.Receivable], state: AccountState,
-        today: date) -> Outcome:
-    """Carry out every action due today for one account, then write the state back to its row.
-    The caller emits the batch's events (`batch.emit_all()`) once it has acted on all its accounts."""
+        today: date, actions: list[engine.Action] | None = None) -> Outcome:
+    """Carry out `actions` (default: every action due today) for one account, then write the state back to its
+    row. The caller emits the batch's events (`batch.emit_all()`) once it has acted on all its accounts."""
     outcome = Outcome()
-    for action in decide(state, today).due_actions(today):
-        if action.kind in STAFF_TASKS:
-            continue
+    for action in actions_to_take(state, today) if actions is None else actions:
         reference = _carry_out(batch, row, bill_rows, state, action, today, outcome)
         engine.record_done(state, action, today, reference or "")
         batch.session.add(models.CollectionAction(account_id=row.account_id, business_date=today, kind=action.kind,
                                                 rule_code=action.rule.code, citation=action.rule.citation,
-                                                reference=reference))
+                                                reference=reference, reason=action.detail.get("reason")))
+        outcome.actions += 1
     write_back(row, bill_rows, state, today)
     return outcome
 
@@ -185,6 +212,8 @@ def _carry_out(batch, row, bill_rows, state, action, today, outcome) -> str | No
     if kind == engine.RECONNECT:
         outcome.work_orders += 1
         return _reconnect_order(batch, row, state, action, today)
+    if kind == engine.VOID_NOTICE:
+        return action.detail["notice_id"]  # the void notice, its reason in the action log
     return None  # write-off: recorded in the state and the action log
 
 
@@ -273,7 +302,12 @@ def _addressee(row, kind: str) -> str:
 def _address(row, kind: str) -> str:
     at_premises = kind in (engine.OCCUPANT_NOTICE, engine.TENANT_NOTICE, engine.FORTY_EIGHT_HOUR_NOTICE,
                            engine.PLAN_DEFAULT_FINAL_NOTICE)
-    address = row.service_address if at_premises else (row.mailing_address or row.service_address)
+    if at_premises:
+        address = row.service_address
+    elif row.closed_on is not None:  # a moved-out customer's notices go to the forwarding address
+        address = row.forwarding_address or row.mailing_address or row.service_address
+    else:
+        address = row.mailing_address or row.service_address
     return address or "address on file"
 
 

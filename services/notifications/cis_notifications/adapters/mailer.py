@@ -21,3 +21,12 @@ class SmtpMailer:
         message.set_content(body)
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
             smtp.send_message(message)
+
+
+def address_refused(error: Exception) -> bool:
+    """True when the relay refused the recipient for good (a 5xx to RCPT TO, or to the message itself):
+    trying again cannot help, so the address is not working. A 4xx, a lost connection or a refused sender
+    is the relay's trouble, not the customer's address: those are retried."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return bool(error.recipients) and all(code >= 500 for code, _ in error.recipients.values())
+    return isinstance(error, smtplib.SMTPDataError) and error.smtp_code >= 500

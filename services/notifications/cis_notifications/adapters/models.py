@@ -1,5 +1,5 @@
 """SQLAlchemy models of the notifications database (the migrations create exactly these)."""
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import JSONB
@@ -27,9 +27,12 @@ class Contact(Base):
 
 
 class Delivery(Base):
-    """One notice for one source event; the unique key is what stops a second email on redelivery."""
+    """One notice for one source event; the unique key is what stops a second email on redelivery, and a
+    bill is delivered (status sent) at most once whatever message carried it."""
     __tablename__ = "deliveries"
-    __table_args__ = (sa.UniqueConstraint("source_message_id", "kind", "channel", name="deliveries_one_per_source"),)
+    __table_args__ = (sa.UniqueConstraint("source_message_id", "kind", "channel", name="deliveries_one_per_source"),
+                      sa.Index("deliveries_one_sent_per_bill", "reference", unique=True,
+                               postgresql_where=sa.text("kind = 'bill_notice' and status = 'sent'")))
     delivery_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
     account_id: Mapped[str] = mapped_column(sa.Text, index=True)
     kind: Mapped[str] = mapped_column(sa.Text)
@@ -40,4 +43,28 @@ class Delivery(Base):
     subject: Mapped[str] = mapped_column(sa.Text)
     status: Mapped[str] = mapped_column(sa.Text)
     error: Mapped[str | None] = mapped_column(sa.Text)  # the last SMTP error of a failed delivery
-    sent_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    sent_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))  # wall clock, for support staff
+    business_date: Mapped[date] = mapped_column(sa.Date)  # the District's date it was mailed, posted or emailed
+    reference: Mapped[str | None] = mapped_column(sa.Text)  # the bill_id, or collections' notice_id
+
+
+class BillDeliveryChoice(Base):
+    """The customer's paper or paperless choice (accounts.bill_delivery_changed.v1, the highest revision), and
+    whether the relay refused its address for good: then bills are mailed until the choice changes."""
+    __tablename__ = "bill_delivery_choices"
+    account_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    paperless: Mapped[bool] = mapped_column(sa.Boolean)
+    email: Mapped[str | None] = mapped_column(sa.Text)
+    changed_on: Mapped[date] = mapped_column(sa.Date)
+    revision: Mapped[int] = mapped_column(sa.Integer)
+    email_refused_on: Mapped[date | None] = mapped_column(sa.Date)
+    email_refused_error: Mapped[str | None] = mapped_column(sa.Text)
+
+
+class AccountClosing(Base):
+    """A closed account (accounts.account_closed.v2): its closing bill and later letters go to the forwarding
+    address (null: the mailing address on file)."""
+    __tablename__ = "account_closings"
+    account_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    closed_on: Mapped[date] = mapped_column(sa.Date)
+    forwarding_address: Mapped[dict | None] = mapped_column(JSONB)

@@ -2,7 +2,8 @@
 
 Collections and past-due notices are written from the texts of the reader's language (domain/languages.py,
 data/notice_languages; H&S 116906(a)); the bill notice is English only. Collections notices are also
-printed (`printed_notice`) for the mail house; bill and past-due notices are email only.
+printed (`printed_notice`) for the mail house, and so is every bill not sent paperless (`printed_bill`);
+past-due notices are email only.
 """
 from dataclasses import dataclass
 from datetime import date
@@ -146,3 +147,50 @@ def printed_notice(contact: Contact, notice: dict, texts: NoticeLanguages) -> st
         lang=escape(email.language), title=escape(email.subject), addressee=escape(notice["addressee"]),
         address=escape(notice["address"]), paragraphs=paragraphs, account_id=escape(contact.account_id),
         notice_id=escape(notice["notice_id"]), citation=escape(notice["rule"]["citation"]))
+
+
+PRINTED_BILL = Template("""\
+<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>$title</title>
+<style>
+  @page { size: letter; margin: 0.75in; }
+  body { font-family: Georgia, "Times New Roman", serif; font-size: 12pt; line-height: 1.4; max-width: 7in; }
+  .address { margin: 0.5in 0 0.4in; white-space: pre-line; }
+  h1 { font-size: 15pt; }
+  table { border-collapse: collapse; width: 100%; margin: 0.2in 0; }
+  td { padding: 2pt 4pt; } td.amount { text-align: right; }
+  tr.total td { border-top: 1px solid #000; font-weight: bold; }
+  .cut { border-top: 1px dashed #000; margin-top: 0.4in; padding-top: 0.1in; font-size: 9pt; }
+</style>
+</head>
+<body>
+<div class="address">$addressee
+$address</div>
+<h1>$title</h1>
+<p>Account $account_id &middot; service period $period_start to $period_end &middot; issued $issued_on</p>
+<table>
+$rows
+<tr class="total"><td>Total this bill</td><td class="amount">$total</td></tr>
+<tr class="total"><td>Amount due</td><td class="amount">$balance_due</td></tr>
+</table>
+<p>Please pay by <strong>$due_on</strong>.</p>
+<p class="cut">Return this part with your payment &middot; account $account_id &middot; bill $bill_id &middot;
+amount due $balance_due</p>
+</body>
+</html>
+""")
+
+
+def printed_bill(contact: Contact, bill: dict, addressee: str, address: str) -> str:
+    """The bill as a self-contained printable page (US letter) for the mail house: the same items as the
+    e-bill, addressed to the customer at the address bills go to."""
+    rows = "\n".join(f'<tr><td>{escape(line["description"], quote=False)}</td>'
+                     f'<td class="amount">{dollars(line["amount"])}</td></tr>' for line in bill["lines"])
+    return PRINTED_BILL.substitute(
+        title=escape(f"Your water bill {bill['bill_id']}"), addressee=escape(addressee), address=escape(address),
+        account_id=escape(contact.account_id), bill_id=escape(bill["bill_id"]),
+        period_start=_iso(bill["period_start"]), period_end=_iso(bill["period_end"]), issued_on=_iso(bill["issued_on"]),
+        rows=rows, total=dollars(bill["total"]), balance_due=dollars(bill["balance_due"]), due_on=_iso(bill["due_on"]))

@@ -1,4 +1,5 @@
-"""Notifications use cases: keep the contact directory, send each notice once, record every delivery."""
+"""Notifications use cases: keep the contact directory, send each notice once, record every delivery
+(bills: service_layer/bills.py)."""
 import smtplib
 from datetime import datetime, timezone
 
@@ -8,8 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from cis_notifications.adapters.mail_house import MailHouse, PrintedDocument
 from cis_notifications.adapters.models import Contact, Delivery, ids
 from cis_notifications.adapters.notice_texts import notice_languages
-from cis_notifications.domain.messages import (BILL_NOTICE, PAST_DUE_NOTICE, Email, bill_notice, next_identifier,
-                                               past_due_notice)
+from cis_notifications.domain.messages import PAST_DUE_NOTICE, Email, next_identifier, past_due_notice
 from cis_notifications.domain import messages
 
 DONE = ("sent", "no_address")  # statuses after which a notice is never attempted again
@@ -40,14 +40,9 @@ def record_contact(uow, opened: dict) -> None:
         index_elements=[Contact.account_id], set_={k: statement.excluded[k] for k in values if k != "account_id"}))
 
 
-def send_bill_notice(uow, mailer, source_message_id: str, bill: dict) -> None:
-    _deliver(uow, mailer, BILL_NOTICE, source_message_id, bill["account_id"],
-             lambda contact: bill_notice(contact, bill))
-
-
 def send_past_due_notice(uow, mailer, source_message_id: str, notice: dict) -> None:
     _deliver(uow, mailer, PAST_DUE_NOTICE, source_message_id, notice["account_id"],
-             lambda contact: past_due_notice(contact, notice, notice_languages()))
+             lambda contact: past_due_notice(contact, notice, notice_languages()), notice["notice_id"])
 
 
 def print_collection_notice(uow, mail_house: MailHouse, source_message_id: str, notice: dict) -> None:
@@ -66,7 +61,7 @@ def print_collection_notice(uow, mail_house: MailHouse, source_message_id: str, 
     _record(uow, {"account_id": account_id, "kind": kind, "channel": channel, "document": document,
                   "source_message_id": source_message_id, "recipient": f"{notice['addressee']}, {notice['address']}",
                   "subject": messages.collection_notice(contact, notice, notice_languages()).subject, "status": "sent",
-                  "error": None})
+                  "error": None, "reference": notice["notice_id"]})
     if channel == "mail":
         _dispatched(uow, notice, "mail", today, notice["addressee"], notice["address"], document)
 
@@ -77,7 +72,7 @@ def email_collection_notice(uow, mailer, source_message_id: str, notice: dict) -
     if notice["kind"] not in EMAILED_TOO:
         return
     if _deliver(uow, mailer, notice["kind"], source_message_id, notice["account_id"],
-                lambda contact: messages.collection_notice(contact, notice, notice_languages())):
+                lambda contact: messages.collection_notice(contact, notice, notice_languages()), notice["notice_id"]):
         contact = _contact(uow, notice["account_id"])
         _dispatched(uow, notice, "email", uow.today(), contact.name, contact.email, None)
 
@@ -96,9 +91,10 @@ def _contact(uow, account_id: str) -> messages.Contact:
     return messages.Contact(contact.account_id, contact.customer_name, contact.email, contact.preferred_language)
 
 
-def _deliver(uow, mailer, kind: str, source_message_id: str, account_id: str, compose) -> bool:
+def _deliver(uow, mailer, kind: str, source_message_id: str, account_id: str, compose,
+             reference: str | None = None) -> bool:
     """Email the notice unless this source event already produced one, and record the outcome;
-    True when it was sent now.
+    True when it was sent now. `reference` is the bill or notice it carries.
 
     The email goes out before the commit: if the commit then failed, a retry would send it again
     (at least once, never lost).
@@ -108,7 +104,8 @@ def _deliver(uow, mailer, kind: str, source_message_id: str, account_id: str, co
     contact = _contact(uow, account_id)
     email: Email = compose(contact)
     delivery = {"account_id": account_id, "kind": kind, "channel": "email", "document": None,
-                "source_message_id": source_message_id, "recipient": contact.email, "subject": email.subject}
+                "source_message_id": source_message_id, "recipient": contact.email, "subject": email.subject,
+                "reference": reference}
     if not contact.email:
         _record(uow, {**delivery, "status": "no_address", "error": None})
         return False
@@ -131,12 +128,16 @@ def _previous_status(uow, source_message_id: str, kind: str, channel: str) -> st
 
 
 def _record(uow, delivery: dict) -> None:
-    values = {**delivery, "sent_at": datetime.now(timezone.utc),
+    """Insert or update the delivery of (source event, kind, channel), dated with today's business date (what
+    staff read and the law counts) and the wall clock (for support staff)."""
+    values = {"reference": None, "document": None, **delivery, "sent_at": datetime.now(timezone.utc),
+              "business_date": uow.today(),
               "delivery_id": next_identifier("D", uow.session.execute(ids.next_value()).scalar())}
     statement = insert(Delivery).values(**values)
     uow.session.execute(statement.on_conflict_do_update(
         constraint="deliveries_one_per_source",
-        set_={k: statement.excluded[k] for k in ("recipient", "subject", "status", "error", "sent_at")}))
+        set_={k: statement.excluded[k] for k in ("recipient", "subject", "status", "error", "sent_at", "business_date",
+                                                 "reference", "document")}))
 
 
 def list_deliveries(uow, account_id: str) -> dict:
@@ -145,3 +146,13 @@ def list_deliveries(uow, account_id: str) -> dict:
     return {"account_id": account_id, "deliveries": [
         {"delivery_id": d.delivery_id, "kind": d.kind, "recipient": d.recipient, "subject": d.subject,
          "status": d.status, "sent_at": d.sent_at} for d in rows]}
+
+
+def list_deliveries_v2(uow, account_id: str) -> dict:
+    """notifications.deliveries.v2: oldest business date first, each with its channel and reference."""
+    rows = uow.session.scalars(sa.select(Delivery).where(Delivery.account_id == account_id)
+                               .order_by(Delivery.business_date, Delivery.sent_at, Delivery.delivery_id)).all()
+    return {"account_id": account_id, "deliveries": [
+        {"delivery_id": d.delivery_id, "kind": d.kind, "channel": d.channel, "recipient": d.recipient,
+         "subject": d.subject, "status": d.status, "business_date": d.business_date, "reference": d.reference,
+         "sent_at": d.sent_at} for d in rows]}
