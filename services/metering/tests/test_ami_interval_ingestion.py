@@ -137,5 +137,5 @@ def test_interval_reads_are_billed_through_get_consumption_v1(running_services, 
     result = rpc.metering.get_consumption({"period_start": "2026-01-01", "period_end": "2026-01-31",
                                            "account_ids": ["A1"]})
     assert [(d["start_read"], d["end_read"], d["consumption"]) for d in result["determinants"]] == [
-        ("0", "30.0", "30.0")]  # the install read of Jan 1 is the start read
+        ("0", "31.0", "31.0")]  # the install read of Jan 1 starts it; the 1 February midnight read ends it
 

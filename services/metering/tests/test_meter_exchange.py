@@ -72,3 +72,21 @@ def test_a_new_meter_without_an_initial_read_is_refused_naming_the_field(running
     with pytest.raises(InvalidInput) as refused:
         exchange(rpc, new_initial_read=None)
     assert "new_initial_read" in str(refused.value)
+
+
+def test_an_exchange_at_the_period_end_instant_bills_the_old_meter_to_its_final_read_and_the_new_one_after(
+        running_services, rpc):
+    """The read boundary rule: exchanged on 1 February, the old meter's final read at the 1 February midnight
+    ends January and the new meter's initial read starts February; nothing lost, nothing counted twice."""
+    start(running_services, rpc)
+    manual(rpc, "OLD", "2026-01-01T00:00:00-08:00", "110")
+    exchange(rpc, exchanged_on="2026-02-01")  # OLD 110 -> 130 in January, NEW opens at 5
+    manual(rpc, "NEW", "2026-03-01T00:00:00-08:00", "17")
+
+    def determinant(first, last):
+        [found] = rpc.metering.get_determinants({"period_start": first, "period_end": last,
+                                                 "account_ids": ["A1"]})["determinants"]
+        return found["meter_serial"], found["consumption"], found["end_read_at"]
+
+    assert determinant("2026-01-01", "2026-01-31") == ("OLD", "20", "2026-02-01T00:00:00-08:00")
+    assert determinant("2026-02-01", "2026-02-28") == ("NEW", "12", "2026-03-01T00:00:00-08:00")

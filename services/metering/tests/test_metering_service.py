@@ -174,8 +174,8 @@ def test_consumption_is_end_read_minus_start_read_in_hcf_and_missing_reads_are_n
         "B-MARCH",
         read("HCF-1", "2026-02-28T23:00:00-08:00", "120.40"),  # before the period: not the start
         read("HCF-1", "2026-03-01T00:00:00-08:00", "120.50"),  # at the start instant: the start read
-        read("HCF-1", "2026-03-31T23:00:00-07:00", "134.75"),  # last read of March (PDT): the end read
-        read("HCF-1", "2026-04-01T00:00:00-07:00", "134.80"),  # the next period's start
+        read("HCF-1", "2026-03-31T23:00:00-07:00", "134.75"),  # last read inside March (PDT)
+        read("HCF-1", "2026-04-01T00:00:00-07:00", "134.80"),  # at the end instant: ends March, starts April
         read("GAL-2", "2026-02-28T12:00:00-08:00", "7480.52", unit="gallons"),
         read("GAL-2", "2026-03-31T12:00:00-07:00", "22441.56", unit="gallons"),
         read("MID-3", "2026-03-31T06:00:00-07:00", "9.5"),
@@ -192,8 +192,8 @@ def test_consumption_is_end_read_minus_start_read_in_hcf_and_missing_reads_are_n
     assert by_account["A0000001"] == {
         "account_id": "A0000001", "meter_serial": "HCF-1", "meter_size": "5/8",
         "start_read": "120.50", "start_read_at": "2026-03-01T00:00:00-08:00",
-        "end_read": "134.75", "end_read_at": "2026-03-31T23:00:00-07:00",
-        "consumption": "14.25", "unit": "HCF", "quality": "actual"}
+        "end_read": "134.80", "end_read_at": "2026-04-01T00:00:00-07:00",
+        "consumption": "14.30", "unit": "HCF", "quality": "actual"}
     # 1 HCF = 748.052 gallons: 7,480.52 gal = 10 HCF, 22,441.56 gal = 30 HCF.
     assert (by_account["A0000002"]["start_read"], by_account["A0000002"]["end_read"],
             by_account["A0000002"]["consumption"], by_account["A0000002"]["meter_size"]) == (
@@ -241,7 +241,8 @@ def test_consumption_of_thousands_of_accounts_is_answered_in_one_call(running_se
                                            "account_ids": [a for a, _, _ in accounts]})
     assert result["missing"] == []
     assert len(result["determinants"]) == 5000
-    assert {d["consumption"] for d in result["determinants"]} == {"13.5"}  # Feb 1 to Feb 28 midnight reads: 27 days x 0.5 HCF
+    # The 1 February to 1 March midnight reads: 28 days x 0.5 HCF.
+    assert {d["consumption"] for d in result["determinants"]} == {"14.0"}
 
 
 def test_account_meter_reads_lists_the_meter_and_its_latest_reads_newest_first(running_services, rpc, publish):

@@ -24,8 +24,9 @@ def rows(sql: str, **params):
 def start_with_meter(running_services, rpc, serial="M-1", endpoint="130411962", unit="HCF"):
     running_services("metering")
     rpc.metering.register_meter({"serial": serial, "size": "5/8", "unit": unit})
+    # Near the readings below: 1,234 HCF in two weeks would pass a 5/8" meter's rating (consumption_ceiling).
     rpc.metering.install_meter({"serial": serial, "connection_id": "SC0000001", "installed_on": "2026-01-01",
-                                "initial_read": "0"})
+                                "initial_read": "1230"})
     with engine_for("metering").begin() as db:  # endpoint ids are set by the inventory RPCs of a later step
         db.execute(sa.text("update meters set ami_endpoint_id = :e where serial = :s"), {"e": endpoint, "s": serial})
 
@@ -128,7 +129,7 @@ def test_a_file_read_in_small_chunks_stores_what_it_would_read_whole(service_db)
                                        "register_digits": 6, "unit": "HCF"})
     with uow() as work:
         services.install_meter(work, {"serial": "M-1", "connection_id": "SC1", "installed_on": date(2026, 1, 1),
-                                      "initial_read": Decimal("0")})
+                                      "initial_read": Decimal("1230")})
     content = beacon("M-1,ORION_CELLULAR,1234.10,2026-01-15 00:00:00,60",
                      "M-1,ORION_CELLULAR,1234.12,2026-01-15 01:00:00,60",  # first chunk ends here
                      "M-1,ORION_CELLULAR,1234.16,2026-01-15 03:00:00,60",  # 02:00 missing, across the cut

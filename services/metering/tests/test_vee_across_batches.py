@@ -35,9 +35,11 @@ def test_a_register_falling_between_two_batches_is_held_as_reverse_flow(running_
     start(running_services, rpc)
     send(publish, "B-1", "2026-01-15T00:00:00-08:00", ["10.00", "10.10", "10.20"])
     send(publish, "B-2", "2026-01-15T03:00:00-08:00", ["9.50", "9.60"])  # the next hours, a separate batch
-    assert rows("select rule, value, details->>'previous' from read_exceptions") == [
-        ("reverse_flow", Decimal("9.50"), "10.20")]
-    assert rows("select validated_value, quality from register_reads where value = 9.5") == [(None, "suspect")]
+    # 9.60 is compared with the last valid 10.20, not with the held 9.50: still backwards.
+    assert rows("select rule, value, details->>'previous' from read_exceptions order by read_at") == [
+        ("reverse_flow", Decimal("9.50"), "10.20"), ("reverse_flow", Decimal("9.60"), "10.20")]
+    assert rows("select validated_value, quality from register_reads where value < 10 and source = 'ami' "
+                "order by read_at") == [(None, "suspect"), (None, "suspect")]
 
 
 def test_a_short_gap_between_batches_is_filled_from_the_stored_reading(running_services, rpc, publish):

@@ -1,5 +1,5 @@
-"""Notifications service entrypoints (nameko): build the contact directory, deliver every bill (printed for the
-mail house, or emailed to a paperless customer), email past-due notices, print collections notices for the mail
+"""Notifications service entrypoints (nameko): build the contact directory, deliver every bill and past-due
+reminder (printed for the mail house, or emailed to a paperless customer), print collections notices for the mail
 house and field staff, and report each mailing and each bill delivered (through the outbox)."""
 from nameko.rpc import rpc
 
@@ -7,7 +7,7 @@ from cis_contracts.registry import get as contract
 from cis_notifications import leak_letters
 from cis_notifications.adapters.mail_house import FileDropMailHouse
 from cis_notifications.adapters.mailer import SmtpMailer
-from cis_notifications.service_layer import bills, services
+from cis_notifications.service_layer import bills, past_due, services
 from cis_runtime.edge.clock_rpc import BusinessClockRpc
 from cis_runtime.edge.consumers import reliable_handler
 from cis_runtime.edge.dependencies import Database, RelayDependency
@@ -61,8 +61,10 @@ class Service(BusinessClockRpc):
 
     @reliable_handler(NOTICE_REQUESTED)
     def on_notice_requested(self, envelope, payload):
+        """The past-due reminder, by the bill's rule: printed for the mail house, or emailed if paperless."""
         self._notify(envelope, NOTICE_REQUESTED, "notifications.on_notice_requested",
-                     lambda uow, mailer: services.send_past_due_notice(uow, mailer, envelope["message_id"], payload))
+                     lambda uow, mailer: past_due.send_past_due_notice(uow, mailer, FileDropMailHouse.from_config(),
+                                                                       envelope["message_id"], payload))
 
     @reliable_handler(COLLECTION_NOTICE_REQUESTED)
     def on_collection_notice_requested(self, envelope, payload):

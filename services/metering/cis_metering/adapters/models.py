@@ -43,6 +43,8 @@ class Installation(Base):
                  postgresql_where=sa.text("removed_on IS NULL")),
         sa.Index("installations_one_meter_per_connection", "connection_id", unique=True,
                  postgresql_where=sa.text("removed_on IS NULL")),
+        # The meter in place at a period's end, removed or not (determinants).
+        sa.Index("installations_by_connection", "connection_id", "installed_at"),
     )
     installation_id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     serial: Mapped[str] = mapped_column(sa.ForeignKey("meters.serial"))
@@ -67,6 +69,9 @@ class ServiceAccount(Base):
     apn: Mapped[str | None] = mapped_column(sa.Text)
     # From accounts.account_closed.v1: the last day of service (status becomes closed).
     closed_on: Mapped[date | None] = mapped_column(sa.Date)
+    # For the per-class consumption ceiling (data/consumption_ceilings.json); null: not known (older events).
+    customer_class: Mapped[str | None] = mapped_column(sa.Text)
+    dwelling_units: Mapped[int | None] = mapped_column(sa.Integer)
 
 
 class RegisterRead(Base):

@@ -9,7 +9,9 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.orm import Session
 
 from cis_metering.adapters.interval_store import block_end
+from cis_metering.adapters.district_data import consumption_ceilings
 from cis_metering.adapters.models import AmiBatch, ReadException
+from cis_metering.domain.ceilings import usage_ceiling
 from cis_metering.domain.model import start_of_day
 from cis_metering.domain.vee import MeterFacts, StoredRead
 
@@ -24,13 +26,16 @@ _METERS_WITH_INSTALLATION = sa.text("""
 """)
 
 _METER_FACTS = sa.text("""
-    select m.serial, m.unit, m.register_digits, i.installed_at,
-           exists(select 1 from service_accounts a where a.connection_id = i.connection_id and a.status = 'open')
-               as account_open,
+    select m.serial, m.unit, m.register_digits, m.size, i.installed_at,
+           o.account_id is not null as account_open, o.customer_class, o.dwelling_units,
            (select max(a.closed_on) from service_accounts a where a.connection_id = i.connection_id
              and a.status = 'closed') as closed_on
     from meters m
     left join installations i on i.serial = m.serial and i.removed_on is null
+    left join lateral (
+        select a.account_id, a.customer_class, a.dwelling_units from service_accounts a
+        where a.connection_id = i.connection_id and a.status = 'open' limit 1
+    ) o on true
     where m.serial = any(cast(:serials as text[]))
 """)
 
@@ -46,9 +51,10 @@ _INSERT_AMI_READS = sa.text("""
 # A meter's registers: `high` and `low` on a compound meter, else `main` (SQL, for the queries below).
 _REGISTERS_OF_METER = "unnest(case when m.meter_type = 'compound' then array['high', 'low'] else array['main'] end)"
 
-# Per requested account and register of its current meter: the start read (latest at or before the
-# period start, or the install read when the meter went in later) and the end read (latest before the
-# period end). Reads before the installation belong to the meter's previous life and are not considered.
+# Per requested account and register of its meter at the period's end: the start read (latest at or
+# before the period start, or the install read when the meter went in later) and the end read (latest at
+# or before the period end: the read boundary rule, domain/model.py). Reads before the installation
+# belong to the meter's previous life and are not considered.
 _CONSUMPTION = sa.text(f"""
     with requested as (
         select distinct account_id from unnest(cast(:account_ids as text[])) as r(account_id)
@@ -61,7 +67,15 @@ _CONSUMPTION = sa.text(f"""
            e.raw as end_raw, e.quality as end_quality, e.source as end_source
     from requested r
     left join service_accounts a on a.account_id = r.account_id
-    left join installations i on i.connection_id = a.connection_id and i.removed_on is null
+    left join lateral (
+        -- The meter in place at the period's end instant (one exchanged at that instant or later included:
+        -- its final read ends the period), else the current one (installed after the period).
+        select i.serial, i.installed_at from installations i
+        where i.connection_id = a.connection_id
+          and (i.removed_on is null
+               or cast(i.removed_on as timestamp) at time zone 'America/Los_Angeles' >= cast(:end_at as timestamptz))
+        order by i.installed_at < cast(:end_at as timestamptz) desc, i.installed_at desc limit 1
+    ) i on true
     left join meters m on m.serial = i.serial
     cross join lateral {_REGISTERS_OF_METER} as g(register)
     left join lateral (
@@ -77,7 +91,7 @@ _CONSUMPTION = sa.text(f"""
         from register_reads rr
         where rr.meter_serial = i.serial and rr.register = g.register and rr.validated_value is not null
           and rr.read_at >= i.installed_at
-          and rr.read_at < cast(:end_at as timestamptz)
+          and rr.read_at <= cast(:end_at as timestamptz)
         order by rr.read_at desc limit 1
     ) e on true
     order by r.account_id, g.register
@@ -142,33 +156,64 @@ def meters_with_installation(session: Session, serials: list[str]) -> dict[str, 
 def meter_facts(session: Session, serials) -> dict[str, MeterFacts]:
     """What VEE needs to know of each meter, for many meters in one query."""
     rows = session.execute(_METER_FACTS, {"serials": sorted(set(serials))})
+    ceilings = consumption_ceilings()
     return {row.serial: MeterFacts(row.unit, row.register_digits, row.installed_at, row.account_open,
                                    None if row.account_open or row.closed_on is None
-                                   else start_of_day(row.closed_on + timedelta(days=1)))
+                                   else start_of_day(row.closed_on + timedelta(days=1)),
+                                   usage_ceiling(ceilings, row.size, row.unit, row.customer_class, row.dwelling_units))
             for row in rows}
 
 
-# Per block: the meter register's last reading before the block as received (held or not: the rules
-# compare what the register showed, as they do inside a block), within the lookback so only the
-# latest partitions are searched, for the VEE rules across batch boundaries.
+# Per block: the meter register's last reading before the block (within the lookback, so only the latest
+# partitions are searched), for the VEE rules across batch boundaries; when that reading is held, the last
+# valid one before it too (a held reading is never a reference; the second lookup runs only then). And the
+# first reading stored at or after the block's start: after its end for a late block, inside it for a block
+# overlapping stored readings (both rare; the common block, new data at the head, finds none).
 _PREVIOUS_READS = sa.text("""
-    select q.serial, q.register, q.start_at, p.read_at, p.value, p.source,
+    select q.serial, q.register, q.start_at, p.read_at, p.validated_value, p.source,
+           v.read_at as valid_at, v.validated_value as valid_value, v.source as valid_source,
            n.read_at as next_at, n.value as next_value, n.source as next_source, n.batch_id as next_batch_id
     from unnest(cast(:serials as text[]), cast(:registers as text[]), cast(:starts as timestamptz[]),
                 cast(:ends as timestamptz[])) as q(serial, register, start_at, end_at)
     left join lateral (
-        select rr.read_at, rr.value, rr.source from register_reads rr
+        select rr.read_at, rr.validated_value, rr.source from register_reads rr
         where rr.meter_serial = q.serial and rr.register = q.register and rr.value is not null
           and rr.read_at < q.start_at and rr.read_at >= q.start_at - make_interval(days => :lookback_days)
         order by rr.read_at desc limit 1
     ) p on true
     left join lateral (
+        select rr.read_at, rr.validated_value, rr.source from register_reads rr
+        where p.read_at is not null and p.validated_value is null
+          and rr.meter_serial = q.serial and rr.register = q.register and rr.validated_value is not null
+          and rr.read_at < p.read_at and rr.read_at >= q.start_at - make_interval(days => :lookback_days)
+        order by rr.read_at desc limit 1
+    ) v on true
+    left join lateral (
         select rr.read_at, rr.value, rr.source, rr.batch_id from register_reads rr
         where rr.meter_serial = q.serial and rr.register = q.register and rr.value is not null
-          and rr.read_at > q.end_at and rr.read_at <= q.end_at + make_interval(days => :lookback_days)
+          and rr.read_at >= q.start_at and rr.read_at <= q.end_at + make_interval(days => :lookback_days)
         order by rr.read_at limit 1
     ) n on true
     where p.read_at is not null or n.read_at is not null
+""")
+
+# For the few blocks overlapping stored readings: those readings (as received and validated), and the
+# first reading stored after the block's end.
+_STORED_IN_BLOCKS = sa.text("""
+    select q.serial, q.register, q.start_at, s.read_at, s.value, s.validated_value, s.source, s.batch_id,
+           s.read_at > q.end_at as after_block
+    from unnest(cast(:serials as text[]), cast(:registers as text[]), cast(:starts as timestamptz[]),
+                cast(:ends as timestamptz[])) as q(serial, register, start_at, end_at)
+    join lateral (
+        (select rr.read_at, rr.value, rr.validated_value, rr.source, rr.batch_id from register_reads rr
+         where rr.meter_serial = q.serial and rr.register = q.register and rr.value is not null
+           and rr.read_at >= q.start_at and rr.read_at <= q.end_at)
+        union all
+        (select rr.read_at, rr.value, rr.validated_value, rr.source, rr.batch_id from register_reads rr
+         where rr.meter_serial = q.serial and rr.register = q.register and rr.value is not null
+           and rr.read_at > q.end_at and rr.read_at <= q.end_at + make_interval(days => :lookback_days)
+         order by rr.read_at limit 1)
+    ) s on true
 """)
 
 
@@ -179,24 +224,48 @@ class NextRead:
     batch_id: str | None
 
 
-def neighbour_reads(session: Session, blocks: list[dict], lookback_days: int) -> tuple[dict, dict]:
-    """({(serial, register, interval_start): StoredRead before the block},
-    {(serial, register, interval_start): NextRead after the block's end}), for the blocks that have them:
-    the second is found only for a late block, one arriving after readings that follow it."""
+@dataclass(frozen=True)
+class Neighbours:
+    """What is stored around and inside a batch's blocks, keyed by (serial, register, interval_start)."""
+    before: dict  # the last valid reading before the block (StoredRead; held_through set when held ones follow)
+    after: dict  # the first reading after the block's end (NextRead), for a late block
+    inside: dict  # {read_at: (raw, validated value)} of readings stored inside an overlapping block
+
+
+def neighbour_reads(session: Session, blocks: list[dict], lookback_days: int) -> Neighbours:
+    """The stored readings the VEE rules of these blocks compare with (see _PREVIOUS_READS)."""
     if not blocks:
-        return {}, {}
+        return Neighbours({}, {}, {})
+    ends = {(b["meter_serial"], b["register"], b["interval_start"]): block_end(b) for b in blocks}
     rows = session.execute(_PREVIOUS_READS, {
         "serials": [b["meter_serial"] for b in blocks], "registers": [b["register"] for b in blocks],
         "starts": [b["interval_start"] for b in blocks], "ends": [block_end(b) for b in blocks],
         "lookback_days": lookback_days})
-    before, after = {}, {}
+    before, after, overlapping = {}, {}, []
     for row in rows:
         key = (row.serial, row.register, row.start_at)
-        if row.read_at is not None:
-            before[key] = StoredRead(row.read_at, row.value, row.source == "ami")
-        if row.next_at is not None:
+        if row.validated_value is not None:
+            before[key] = StoredRead(row.read_at, row.validated_value, row.source == "ami")
+        elif row.valid_at is not None:  # the last reading is held: the valid one before it is the reference
+            before[key] = StoredRead(row.valid_at, row.valid_value, row.valid_source == "ami", held_through=row.read_at)
+        if row.next_at is None:
+            continue
+        if row.next_at > ends[key]:
             after[key] = NextRead(StoredRead(row.next_at, row.next_value, row.next_source == "ami"), row.next_batch_id)
-    return before, after
+        else:
+            overlapping.append(key)
+    inside = {}
+    if overlapping:
+        serials, registers, starts = zip(*overlapping)
+        for row in session.execute(_STORED_IN_BLOCKS, {
+                "serials": list(serials), "registers": list(registers), "starts": list(starts),
+                "ends": [ends[key] for key in overlapping], "lookback_days": lookback_days}):
+            key = (row.serial, row.register, row.start_at)
+            if row.after_block:
+                after[key] = NextRead(StoredRead(row.read_at, row.value, row.source == "ami"), row.batch_id)
+            else:
+                inside.setdefault(key, {})[row.read_at] = (row.value, row.validated_value)
+    return Neighbours(before, after, inside)
 
 
 # Boundary findings a late batch may make obsolete (see services.recheck_after_late_block).
@@ -226,9 +295,9 @@ _READING_AT_OR_BEFORE = sa.text("""
 """)
 
 _FIRST_READING_ABOVE = sa.text("""
-    select read_at, value from register_reads
-    where meter_serial = :serial and register = :register and value is not null and read_at > :after
-      and value > :above
+    select read_at, validated_value as value from register_reads
+    where meter_serial = :serial and register = :register and validated_value is not null and read_at > :after
+      and validated_value > :above
     order by read_at limit 1
 """)
 
@@ -242,7 +311,8 @@ def reading_at_or_before(session: Session, serial: str, register: str, at: datet
 
 
 def first_reading_above(session: Session, serial: str, register: str, after: datetime, above) -> StoredRead | None:
-    """The first reading (as received) after `after` showing more than `above` on the register."""
+    """The first valid reading after `after` showing more than `above` on the register (a held one is no
+    evidence for another rule)."""
     row = session.execute(_FIRST_READING_ABOVE, {"serial": serial, "register": register, "after": after,
                                                  "above": above}).first()
     return StoredRead(row.read_at, row.value) if row else None
@@ -257,11 +327,13 @@ def has_open_exception(session: Session, serial: str, register: str, rule: str) 
 _ACTUAL_READ_BETWEEN = sa.text("""
     select exists(select 1 from register_reads
                   where meter_serial = :serial and register = any(cast(:registers as text[]))
-                    and read_at >= :from_at and read_at <= :to_at and quality = 'actual')
+                    and read_at > :from_at and read_at <= :to_at and quality = 'actual')
 """)
 
 
 def has_actual_read_between(session: Session, serial: str, registers, from_at: datetime, to_at: datetime) -> bool:
+    """An actual read after from_at, up to and at to_at: a day's reads by the read boundary rule (the read
+    at the day's first instant ends the day before; the one at its end instant ends this day)."""
     return session.execute(_ACTUAL_READ_BETWEEN, {"serial": serial, "registers": list(registers),
                                                   "from_at": from_at, "to_at": to_at}).scalar()
 
@@ -423,7 +495,11 @@ _UNRESOLVED_EXCEPTIONS = sa.text("""
     from read_exceptions
     where status in ('open', 'reread_requested', 'meter_check_requested')
       and meter_serial = any(cast(:serials as text[]))
-      and read_at < cast(:end_at as timestamptz) and read_at >= cast(:start_at as timestamptz) - interval '1 day'
+      and read_at >= cast(:start_at as timestamptz) - interval '1 day'
+      -- At the end instant (the read boundary rule: the end read's), except a prolonged estimation item: it
+      -- stands at the estimate that billed its own period, and holds the periods after.
+      and (read_at < cast(:end_at as timestamptz)
+           or (read_at = cast(:end_at as timestamptz) and rule <> 'prolonged_estimation'))
     group by meter_serial
 """)
 
@@ -476,7 +552,7 @@ def removed_in_period(session: Session, account_ids: list[str], start_at: dateti
 
 
 # Each register of each bulk meter: the latest validated read at or before the month start and the
-# latest before its end.
+# latest at or before its end (the read boundary rule).
 _BULK_METER_READS = sa.text("""
     select m.delivers_to_agency as agency, m.serial, m.multiplier, m.unit, r.register,
            s.validated_value as start_value, e.validated_value as end_value
@@ -489,7 +565,7 @@ _BULK_METER_READS = sa.text("""
     left join lateral (
         select validated_value from register_reads
         where meter_serial = m.serial and register = r.register and validated_value is not null
-          and read_at < cast(:end_at as timestamptz) order by read_at desc limit 1) e on true
+          and read_at <= cast(:end_at as timestamptz) order by read_at desc limit 1) e on true
     where m.delivers_to_agency is not null
     order by m.delivers_to_agency, m.serial, r.register
 """)
@@ -593,7 +669,7 @@ _ESTIMATION_HISTORY = sa.text("""
     left join lateral (
         select rr.read_at, rr.validated_value as value from register_reads rr
         where rr.meter_serial = q.serial and rr.register = q.register and rr.validated_value is not null
-          and rr.read_at >= q.installed_at and rr.read_at < cast(:last_year_end as timestamptz)
+          and rr.read_at >= q.installed_at and rr.read_at <= cast(:last_year_end as timestamptz)
         order by rr.read_at desc limit 1
     ) le on true
 """)

@@ -39,7 +39,16 @@ def start_of_day(day: date) -> datetime:
 
 
 def period_bounds(period_start: date, period_end: date) -> tuple[datetime, datetime]:
-    """The instants bounding a billing period of whole local days: [start, end)."""
+    """The instants bounding a billing period of whole local days: its start instant (midnight starting
+    period_start) and its end instant (midnight after period_end), where the next period starts.
+
+    The read boundary rule (docs/metering.md, "The read boundary rule"), for every path that bounds a
+    period by reads - determinants v1/v2/v3, estimates, true-ups, exchanges, closures, agency deliveries:
+    a register read at instant t is the register's value at t; a period's start read is the latest valid
+    read at or before its start instant and its end read the latest valid read at or before its end
+    instant, so a read at a boundary ends one period and starts the next and consecutive periods tile
+    exactly (nothing billed twice or never); an estimate is placed at the end instant; an interval [a, b)
+    counts in the period containing a."""
     return start_of_day(period_start), start_of_day(period_end + timedelta(days=1))
 
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
+from cis_metering.domain.ceilings import UsageCeiling
 from cis_metering.domain.model import UNITS_PER_HCF
 
 TAMPER_FLAGS = frozenset({"tamper", "magnetic_tamper", "cut_wire"})
@@ -66,6 +67,7 @@ class MeterFacts:
     account_open: bool = False  # an open account takes water through the meter's connection
     # With no open account: when service ended (the end of the last closed account's closing day).
     closed_at: datetime | None = None
+    ceiling: UsageCeiling | None = None  # the absolute consumption ceiling (domain/ceilings.py)
 
 
 @dataclass(frozen=True)
@@ -74,6 +76,8 @@ class StoredRead:
     read_at: datetime
     value: Decimal
     interval_data: bool = True  # from the head-end's interval stream (not an install or manual read)
+    # Readings stored after this one up to this instant are held: present, but never references.
+    held_through: datetime | None = None
 
 
 def block_hold(block: dict, meter: MeterFacts | None) -> Finding | None:
@@ -95,14 +99,21 @@ def block_hold(block: dict, meter: MeterFacts | None) -> Finding | None:
 def validate_block(block: dict, meter: MeterFacts, limits: VeeThresholds = DEFAULT_THRESHOLDS
                    ) -> tuple[list[str | None], list[Finding]]:
     """(validated readings, findings). validated[i] is the raw reading when it passed, an
-    interpolated estimate for a short gap, or None when missing or held."""
+    interpolated estimate for a short gap, or None when missing or held.
+
+    A held reading is never a reference for another: the next reading is compared with the last valid
+    one. `block["held_elsewhere"]` (optional) are indexes of readings stored already and held there:
+    present (no gap), never references, not checked again."""
     raw = block["values"]
     readings = [None if value is None else Decimal(value) for value in raw]
     validated = list(raw)
     findings: list[Finding] = []
+    held_elsewhere = block.get("held_elsewhere") or ()
+    for index in held_elsewhere:
+        readings[index] = validated[index] = None
     if None in readings:
-        _fill_gaps(readings, validated, findings, limits)
-    _check_steps(block, meter, readings, validated, findings, limits)
+        _fill_gaps(readings, validated, findings, limits, held_elsewhere)
+    _check_steps(block, meter, readings, validated, findings, limits, held_elsewhere)
     tampered = TAMPER_FLAGS.intersection(block["flags"])
     if tampered:
         findings.append(Finding("tamper", None, f"head-end reported {', '.join(sorted(tampered))}",
@@ -114,37 +125,55 @@ def validate_block(block: dict, meter: MeterFacts, limits: VeeThresholds = DEFAU
     return validated, findings
 
 
-def _check_steps(block, meter, readings, validated, findings, limits) -> None:
+def _check_steps(block, meter, readings, validated, findings, limits, held_elsewhere=()) -> None:
     interval_hours = Decimal(block["interval_seconds"]) / 3600
     units_per_hcf = UNITS_PER_HCF[block["unit"]]
-    spike_above = limits.max_hcf_per_hour * interval_hours * units_per_hcf
+    spike_per_interval = limits.max_hcf_per_hour * interval_hours * units_per_hcf
     fall_tolerance = limits.reverse_flow_tolerance_hcf * units_per_hcf
     register_range = Decimal(10) ** meter.register_digits
     flowing_run = 0
     # Only hourly or finer data can show water never stopping (a day of daily data cannot).
     flow_flagged = block["interval_seconds"] > 3600
     run_needed = Decimal(limits.continuous_flow_hours) / interval_hours
-    previous_index = None
+    previous_index = None  # the last valid reading: a held one is no reference (docs/metering.md)
+    # The valid stored reading before the block when it is off the block's grid (see boundary_findings):
+    # the readings are compared with it until one passes - for falls only, its interval being unknown.
+    reference = block.get("reference")
     for index, reading in enumerate(readings):
         if reading is None:
-            previous_index, flowing_run = None, 0
+            if index not in held_elsewhere:
+                previous_index, flowing_run, reference = None, 0, None
             continue
-        if previous_index is not None:
+        held = False
+        if previous_index is None and reference is not None:
+            if reading - reference.value < -fall_tolerance and not _is_rollover(reference.value, reading,
+                                                                                register_range, limits):
+                findings.append(Finding("reverse_flow", index, "register went backwards since the last stored "
+                                        "reading: possible backflow or meter reset",
+                                        {"previous": str(reference.value), "previous_at": reference.read_at.isoformat(),
+                                         "reading": str(reading)}))
+                validated[index], held = None, True
+        elif previous_index is not None:
             step = reading - readings[previous_index]
             if step < -fall_tolerance:
                 if not _is_rollover(readings[previous_index], reading, register_range, limits):
                     findings.append(Finding(
                         "reverse_flow", index, "register went backwards: possible backflow or meter reset",
                         {"previous": str(readings[previous_index]), "reading": str(reading)}))
-                    validated[index] = None
+                    validated[index], held = None, True
                     step = Decimal(0)
                 else:
                     step += register_range
+            # Since the last valid reading: more than one interval when held readings lie between.
+            spike_above = spike_per_interval if index - previous_index == 1 else \
+                spike_per_interval * (index - previous_index)
             if step > spike_above:
                 findings.append(Finding(
-                    "spike", index, f"use of {step} {block['unit']} in one interval is above {spike_above}",
+                    "spike", index, f"use of {step} {block['unit']} in one interval is above {spike_above}"
+                    if index - previous_index == 1 else
+                    f"use of {step} {block['unit']} in {index - previous_index} intervals is above {spike_above}",
                     {"previous": str(readings[previous_index]), "reading": str(reading), "limit": str(spike_above)}))
-                validated[index] = None
+                validated[index], held = None, True
             flowing_run = flowing_run + 1 if step > 0 else 0
             if flowing_run >= run_needed and not flow_flagged:
                 flow_flagged = True
@@ -152,7 +181,8 @@ def _check_steps(block, meter, readings, validated, findings, limits) -> None:
                     "continuous_flow", index,
                     f"water flowed in every interval for {limits.continuous_flow_hours} hours: possible leak",
                     {"hours": limits.continuous_flow_hours}, holds=False))
-        previous_index = index
+        if not held:
+            previous_index, reference = index, None
 
 
 def _is_rollover(previous: Decimal, reading: Decimal, register_range: Decimal, limits: VeeThresholds) -> bool:
@@ -165,15 +195,16 @@ def is_rollover(previous: Decimal, reading: Decimal, register_range: Decimal,
     return _is_rollover(previous, reading, register_range, limits)
 
 
-def _fill_gaps(readings, validated, findings, limits) -> None:
-    """Interpolate short gaps linearly between the good readings either side; report the rest."""
+def _fill_gaps(readings, validated, findings, limits, held_elsewhere=()) -> None:
+    """Interpolate short gaps linearly between the good readings either side; report the rest. A reading
+    held elsewhere is no gap, and nothing is interpolated from it."""
     index, count = 0, len(readings)
     while index < count:
-        if readings[index] is not None:
+        if readings[index] is not None or index in held_elsewhere:
             index += 1
             continue
         end = index
-        while end < count and readings[end] is None:
+        while end < count and readings[end] is None and end not in held_elsewhere:
             end += 1
         before = readings[index - 1] if index > 0 else None
         after = readings[end] if end < count else None
@@ -202,50 +233,71 @@ def extend_with_previous(block: dict, previous: StoredRead | None, limits: VeeTh
     then uses boundary_findings)."""
     if previous is None or not previous.interval_data:
         return None
-    elapsed = (block["interval_start"] - previous.read_at).total_seconds()
-    intervals, misaligned = divmod(elapsed, block["interval_seconds"])
-    if misaligned or intervals < 1 or intervals - 1 > limits.max_interpolated_intervals:
+    seconds = block["interval_seconds"]
+    intervals, misaligned = divmod((block["interval_start"] - previous.read_at).total_seconds(), seconds)
+    held = 0
+    if previous.held_through is not None:
+        held, held_misaligned = divmod((previous.held_through - previous.read_at).total_seconds(), seconds)
+        misaligned = misaligned or held_misaligned
+    if misaligned or intervals < 1 or intervals - 1 - held > limits.max_interpolated_intervals:
         return None
-    return dict(block, interval_start=previous.read_at,
-                values=[str(previous.value)] + [None] * int(intervals - 1) + list(block["values"]))
+    held, intervals = int(held), int(intervals)
+    held_elsewhere = range(1, 1 + held)
+    if block.get("held_elsewhere"):  # the block's own, after the readings put in front
+        held_elsewhere = set(held_elsewhere) | {index + intervals for index in block["held_elsewhere"]}
+    return dict(block, interval_start=previous.read_at, stored_prefix=1 + held, held_elsewhere=held_elsewhere,
+                values=[str(previous.value)] + [None] * (intervals - 1) + list(block["values"]))
 
 
 def without_previous(extended: dict, validated: list, findings: list[Finding]) -> tuple[dict, list, list[Finding]]:
-    """Drop the stored reading again: the block now starts with the (interpolated) missing intervals."""
-    block = dict(extended, interval_start=extended["interval_start"] + timedelta(seconds=extended["interval_seconds"]),
-                 values=extended["values"][1:])
+    """Drop the stored readings again (the valid one in front and any held after it): the block now starts
+    with the (interpolated) missing intervals."""
+    prefix = extended.get("stored_prefix", 1)
+    block = {key: value for key, value in extended.items() if key not in ("stored_prefix", "held_elsewhere")}
+    block.update(interval_start=extended["interval_start"] + timedelta(seconds=extended["interval_seconds"] * prefix),
+                 values=extended["values"][prefix:])
     shifted = [finding if finding.index is None else
-               Finding(finding.rule, finding.index - 1, finding.reason, finding.details, finding.holds)
-               for finding in findings]
-    return block, validated[1:], shifted
+               Finding(finding.rule, finding.index - prefix, finding.reason, finding.details, finding.holds)
+               for finding in findings if finding.index is None or finding.index >= prefix]
+    return block, validated[prefix:], shifted
 
 
-def boundary_findings(block: dict, previous: StoredRead | None, limits: VeeThresholds = DEFAULT_THRESHOLDS,
-                      register_digits: int | None = None) -> list[Finding]:
+def last_valid_reading(block: dict, validated: list, before: StoredRead | None = None) -> StoredRead | None:
+    """The reference for the reading after a block: its last valid reading, else the valid one before it
+    (`before`); the block's held readings after it are present but no reference (held_through). None when
+    the block has no reading at all, or nothing valid precedes them."""
+    last_present = next((i for i in range(len(validated) - 1, -1, -1)
+                         if block["values"][i] is not None or validated[i] is not None), None)
+    if last_present is None:
+        return None
+    start, seconds = block["interval_start"], block["interval_seconds"]
+    last_valid = next((i for i in range(last_present, -1, -1) if validated[i] is not None), None)
+    present_at = start + timedelta(seconds=seconds * last_present)
+    if last_valid is None:
+        return None if before is None else StoredRead(before.read_at, before.value, before.interval_data,
+                                                      held_through=present_at)
+    return StoredRead(start + timedelta(seconds=seconds * last_valid), Decimal(validated[last_valid]),
+                      held_through=present_at if last_present > last_valid else None)
+
+
+def boundary_findings(block: dict, previous: StoredRead | None, limits: VeeThresholds = DEFAULT_THRESHOLDS
+                      ) -> list[Finding]:
     """A stored reading off the block's grid or long before it: a gap in the interval stream is reported
-    (an install or manual read weeks earlier is no gap), and the register must not have gone backwards
-    since (the spike limit would need the interval, so it is not applied)."""
+    (an install or manual read weeks earlier is no gap). That the register did not go backwards since is
+    checked by validate_block with the reading as the block's `reference` (the spike limit would need the
+    interval, so it is not applied)."""
     if previous is None:
         return []
     first = next((i for i, value in enumerate(block["values"]) if value is not None), None)
     if first is None:
         return []
-    findings = []
     missing = int((block["interval_start"] - previous.read_at).total_seconds() // block["interval_seconds"]) - 1
-    if previous.interval_data and missing > limits.max_interpolated_intervals:
-        findings.append(Finding("gap", first, f"{missing} missing interval(s) since the last stored reading "
-                                f"at {previous.read_at.isoformat()} (between batches)",
-                                {"last_stored_at": previous.read_at.isoformat(), "missing": missing}))
-    fall_tolerance = limits.reverse_flow_tolerance_hcf * UNITS_PER_HCF[block["unit"]]
-    reading = Decimal(block["values"][first])
-    passed_top = register_digits is not None and _is_rollover(previous.value, reading, Decimal(10) ** register_digits,
-                                                              limits)
-    if reading - previous.value < -fall_tolerance and not passed_top:
-        findings.append(Finding("reverse_flow", first, "register went backwards since the last stored reading: "
-                                "possible backflow or meter reset",
-                                {"previous": str(previous.value), "previous_at": previous.read_at.isoformat(),
-                                 "reading": str(reading)}))
-    return findings
+    # Held readings stored after the valid one in front: the stream has no gap there.
+    if previous.interval_data and previous.held_through is None and missing > limits.max_interpolated_intervals:
+        return [Finding("gap", first, f"{missing} missing interval(s) since the last stored reading "
+                        f"at {previous.read_at.isoformat()} (between batches)",
+                        {"last_stored_at": previous.read_at.isoformat(), "missing": missing})]
+    return []
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """Determinants v3 (metering.billing_determinants): v2 plus billing-read estimation and true-ups.
 
 Per account and register the period runs from its start - the latest actual read at or before the
-period start, or a stored billing estimate made after it - to its end: the latest actual read
-before the period end, or, when none came after the start (or the latest is stale: more than
-policy.stale_end_read_days before the period end) and billing asked for estimation, an estimate
-(domain/estimation.py) stored in billing_estimates. A period starting from an estimate
+period start, or a stored billing estimate made after it - to its end: the latest actual read at or
+before the period end (the read boundary rule, domain/model.period_bounds), or, when none came after
+the start (or the latest is stale: more than policy.stale_end_read_days before the period end) and
+billing asked for estimation, an estimate at the period's end instant (domain/estimation.py) stored in
+billing_estimates. A period starting from an estimate
 and closed by an actual read starts instead from the true value at the estimate's instant, and
 carries the true-up (actual - estimated). The rules are in the domain; this module gathers the reads.
 """
@@ -25,7 +26,7 @@ class _Register:
     """One register of one account's meter while its period is worked out."""
     row: object
     actual_start: Read | None  # the latest actual read at or before the period start
-    actual_end: Read | None  # the latest actual read before the period end
+    actual_end: Read | None  # the latest actual read at or before the period end
     start: Read | None = None  # where the period starts and ends for billing
     end: Read | None = None
     start_source: dict | None = None
@@ -87,6 +88,10 @@ def _register(row, previous: dict, current: dict, estimate_missing: bool, stale_
     if estimate is not None and estimate.read_at >= start.read_at:
         work.previous_estimate = estimate
     starts_at = work.previous_estimate.read_at if work.previous_estimate is not None else start.read_at
+    # An actual read at the estimate's own instant (the boundary) is its true value: trued up at once.
+    actual_at_estimate = work.previous_estimate is not None and start.read_at == work.previous_estimate.read_at
+    if actual_at_estimate:
+        work.true_up = {}
     if end is not None and end.read_at > starts_at:
         if work.previous_estimate is not None:
             work.true_up = {}  # worked out with the first actual read after the estimate
@@ -94,7 +99,7 @@ def _register(row, previous: dict, current: dict, estimate_missing: bool, stale_
         if not work.stale_end:
             return work
         # The end read is too old to bill as the period's end: estimated from it, like a missing one.
-    else:
+    elif not actual_at_estimate:
         # No actual read since the period's start: the period starts where the last bill's estimate ended.
         work.start, work.start_source = _from_previous_estimate(work)
     if key in current:  # asked before: the same estimate
@@ -203,7 +208,7 @@ def _estimates(uow, request: dict, policy: EstimationPolicy, start_at, end_at, w
 
 
 def _last_actual(work: _Register) -> Read:
-    """The register's latest actual read before the period end (the end read found, else the start)."""
+    """The register's latest actual read at or before the period end (the end read found, else the start)."""
     if work.actual_end is not None and work.actual_end.read_at > work.actual_start.read_at:
         return work.actual_end
     return work.actual_start

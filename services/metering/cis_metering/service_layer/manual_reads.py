@@ -1,10 +1,12 @@
 """Readings entered by staff: checked by the same VEE rules as AMI readings (against the meter's
 previous validated reading), stored in the same read model, with reader and reason recorded."""
+from decimal import Decimal
+
 from cis_metering.adapters import interval_store, repository
 from cis_metering.adapters.models import ManualRead
 from cis_metering.domain.model import DISTRICT_ZONE, check_fits_register
-from cis_metering.domain.vee import block_hold, validate_block
-from cis_metering.service_layer.services import exception_row, emit_alerts
+from cis_metering.domain.vee import DEFAULT_THRESHOLDS, block_hold, validate_block
+from cis_metering.service_layer.services import ceiling_finding_without_history, emit_alerts, exception_row
 from cis_runtime.errors import Conflict, NotFound
 
 # Between two manual reads weeks apart flow is normal: a leak is seen in interval data, not here.
@@ -52,5 +54,11 @@ def _findings_against_previous(uow, reading: dict, meter) -> list:
     pair = dict(reading, interval_start=previous.read_at, values=[str(previous.validated_value), reading["values"][0]],
                 interval_seconds=max(1, int((reading["interval_start"] - previous.read_at).total_seconds())))
     _, findings = validate_block(pair, meter)
-    return [finding.__class__(finding.rule, 0, finding.reason, finding.details, finding.holds)
-            for finding in findings if finding.rule not in NOT_FOR_MANUAL_READS]
+    findings = [finding.__class__(finding.rule, 0, finding.reason, finding.details, finding.holds)
+                for finding in findings if finding.rule not in NOT_FOR_MANUAL_READS]
+    if meter.ceiling is not None and not any(finding.holds for finding in findings):
+        over = ceiling_finding_without_history(
+            uow, reading["meter_serial"], reading["register"], meter, previous.read_at, previous.validated_value,
+            reading["interval_start"], Decimal(reading["values"][0]), reading["unit"], 0, DEFAULT_THRESHOLDS)
+        findings += [over] if over is not None else []
+    return findings

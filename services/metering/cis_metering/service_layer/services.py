@@ -10,13 +10,14 @@ from cis_metering.adapters import interval_store, repository
 from cis_metering.adapters.interval_store import block_end
 from cis_metering.adapters.models import (Installation, Meter, ReadException, ReadExceptionResolution, RegisterRead,
                                           ServiceAccount)
+from cis_metering.domain.ceilings import RULE as CEILING_RULE, may_exceed, over_ceiling
 from cis_metering.domain.determinants import (COMPOUND_REGISTERS, MeterOnAccount, RegisterPeriod,
                                               determinant_or_missing, worst_quality)
 from cis_metering.domain.model import (DISTRICT_ZONE, IN_STOCK, INSTALLED, REMOVED, UNITS_PER_HCF, Read,
                                        check_fits_register, check_installable, period_bounds, start_of_day, to_hcf)
 from cis_metering.domain.vee import (DEFAULT_THRESHOLDS, Finding, StoredRead, VeeThresholds, block_hold,
-                                     boundary_findings, check_usage, extend_with_previous, usage_checks_needed,
-                                     used_after_closing, validate_block, without_previous)
+                                     boundary_findings, check_usage, extend_with_previous, last_valid_reading,
+                                     usage_checks_needed, used_after_closing, validate_block, without_previous)
 from cis_metering.service_layer import worklist
 from cis_runtime.errors import Conflict, InvalidInput, NotFound
 
@@ -159,7 +160,8 @@ def _request_final_read(uow, meter, account, closed_on) -> None:
     if repository.has_actual_read_between(uow.session, meter.serial, registers, day_starts, day_ends):
         return
     item = ReadException(
-        batch_id=None, meter_serial=meter.serial, register=registers[0], read_at=day_starts, value=None,
+        # At the end instant of the closing day: where the closing bill's period ends (the read boundary rule).
+        batch_id=None, meter_serial=meter.serial, register=registers[0], read_at=day_ends, value=None,
         unit=meter.unit, rule="final_read",
         reason=f"final read requested for the closing of account {account.account_id} on {closed_on.isoformat()}",
         details={"account_id": account.account_id, "closed_on": closed_on.isoformat(), "holds": True},
@@ -179,7 +181,8 @@ def record_account_opened(uow, payload: dict) -> None:
     uow.session.execute(insert(ServiceAccount).values(
         account_id=payload["account_id"], connection_id=payload["connection_id"], status="open",
         opened_on=payload["opened_on"], service_address=_one_line(payload.get("service_address")),
-        apn=payload.get("apn")).on_conflict_do_nothing())
+        apn=payload.get("apn"), customer_class=payload.get("customer_class"),
+        dwelling_units=payload.get("dwelling_units")).on_conflict_do_nothing())
     uow.commit()
 
 
@@ -230,8 +233,7 @@ def store_blocks(uow, batch_id: str, blocks: list[dict], limits: VeeThresholds =
     Returns (readings stored, exceptions raised)."""
     if not blocks:
         return 0, 0
-    repository.ensure_partitions(uow.session.get_bind(),
-                                 {block["interval_start"] for block in blocks} | {block_end(b) for b in blocks})
+    repository.ensure_partitions(uow.session.get_bind(), _instants_to_partition(blocks))
     meters = repository.meter_facts(uow.session, [block["meter_serial"] for block in blocks])
     staged, exceptions, usage = [], [], []
     accepted = []
@@ -242,19 +244,28 @@ def store_blocks(uow, batch_id: str, blocks: list[dict], limits: VeeThresholds =
             exceptions.append(exception_row(batch_id, block, held))
         else:
             accepted.append((block, meter))
-    previous, following = repository.neighbour_reads(uow.session, [block for block, _ in accepted],
-                                                     limits.previous_read_lookback_days)
+    around = repository.neighbour_reads(uow.session, [block for block, _ in accepted],
+                                        limits.previous_read_lookback_days)
     for block, meter in accepted:
         key = (block["meter_serial"], block["register"], block["interval_start"])
-        after = following.get(key)
-        block, validated, findings, seen = validate_across_boundary(block, meter, previous.get(key), limits)
+        after, stored_inside = around.after.get(key), around.inside.get(key)
+        if stored_inside:
+            block, validated, findings, seen = validate_overlapping(block, meter, around.before.get(key),
+                                                                    stored_inside, limits)
+        else:
+            block, validated, findings, seen = validate_across_boundary(block, meter, around.before.get(key), limits)
+        over = _ceiling_finding(uow, block, validated, meter, around.before.get(key), limits)
+        if over is not None:
+            validated[over.index] = None
+            findings.append(over)
         staged.append((block, validated))
         exceptions += [exception_row(batch_id, block, finding) for finding in findings]
         need = usage_checks_needed(seen, meter, limits)
         if need:
             usage.append((block, seen, meter, need))
         if after is not None:
-            exceptions += _recheck_after_late_block(uow, batch_id, block, meter, after, staged, limits)
+            exceptions += _recheck_after_late_block(uow, batch_id, block, validated, around.before.get(key), meter,
+                                                    after, staged, limits)
     exceptions += _usage_findings(uow, batch_id, usage, limits)
     stored = 0
     if staged:
@@ -268,6 +279,65 @@ def store_blocks(uow, batch_id: str, blocks: list[dict], limits: VeeThresholds =
     return stored, len(exceptions)
 
 
+def _ceiling_finding(uow, block: dict, validated: list, meter, before, limits: VeeThresholds) -> Finding | None:
+    """The absolute consumption ceiling (domain/ceilings.py) on the block's last valid reading, from the valid
+    reading before the block (else the block's first): cheap for every block, history looked up only when
+    the use is over it (too little history: held)."""
+    if meter.ceiling is None:
+        return None
+    last = len(validated) - 1
+    while last >= 0 and validated[last] is None:
+        last -= 1
+    if last < 0:
+        return None
+    start, seconds = block["interval_start"], block["interval_seconds"]
+    if before is not None:
+        elapsed = (start - before.read_at).total_seconds() + seconds * last
+        if not may_exceed(meter.ceiling, float(before.value), float(validated[last]), elapsed):
+            return None
+        previous_at, previous_value = before.read_at, before.value
+    else:
+        first = next(i for i, value in enumerate(validated) if value is not None)
+        if first == last or not may_exceed(meter.ceiling, float(validated[first]), float(validated[last]),
+                                           seconds * (last - first)):
+            return None
+        previous_at, previous_value = start + timedelta(seconds=seconds * first), Decimal(validated[first])
+    return ceiling_finding_without_history(
+        uow, block["meter_serial"], block["register"], meter, previous_at, previous_value,
+        start + timedelta(seconds=seconds * last), Decimal(validated[last]), block["unit"], last, limits)
+
+
+def ceiling_finding_without_history(uow, serial: str, register: str, meter, previous_at, previous_value, read_at,
+                                    value, unit: str, index: int, limits: VeeThresholds) -> Finding | None:
+    """A consumption_ceiling finding when the use is over a ceiling and the meter lacks the history
+    (usage_min_history_days before the previous reading) the high-use rule would judge it by."""
+    over = over_ceiling(meter.ceiling, previous_at, previous_value, read_at, value, unit)
+    if over is None:
+        return None
+    [(_, history_from, _)] = repository.usage_history(
+        uow.session, [(serial, register, None, None, previous_at, meter.installed_at)], limits.usage_history_days)
+    if history_from is not None and (previous_at - history_from.read_at) >= timedelta(
+            days=limits.usage_min_history_days):
+        return None  # the high-use rule compares it with the meter's own history
+    reason, details = over
+    return Finding(CEILING_RULE, index, reason, details)
+
+
+# A block longer than this may span a whole month between its first and last readings.
+_SHORTER_THAN_A_MONTH = 28 * 86400
+
+
+def _instants_to_partition(blocks: list[dict]) -> set:
+    """An instant in every month a block's readings fall in: its ends, and for a block of daily reads over
+    months the months between (each month is its own partition of register_reads)."""
+    instants = {block["interval_start"] for block in blocks} | {block_end(block) for block in blocks}
+    for block in blocks:
+        if block["interval_seconds"] * len(block["values"]) > _SHORTER_THAN_A_MONTH:
+            instants.update(block["interval_start"] + timedelta(days=days)
+                            for days in range(28, (block_end(block) - block["interval_start"]).days, 28))
+    return instants
+
+
 def validate_across_boundary(block: dict, meter, before, limits: VeeThresholds = DEFAULT_THRESHOLDS):
     """VEE of a block as if the meter's last stored reading before it were part of it, so that a batch
     boundary is checked like the middle of a block. Returns (block to store - which may now begin with
@@ -278,35 +348,66 @@ def validate_across_boundary(block: dict, meter, before, limits: VeeThresholds =
         validated, findings = validate_block(extended, meter, limits)
         block, validated, findings = without_previous(extended, validated, findings)
         return block, validated, findings, extended
-    validated, findings = validate_block(block, meter, limits)
-    crossing = boundary_findings(block, before, limits, meter.register_digits)
-    for finding in crossing:
-        if finding.rule == "reverse_flow":
-            validated[finding.index] = None
-    return block, validated, crossing + findings, block
+    if before is None:
+        validated, findings = validate_block(block, meter, limits)
+        return block, validated, findings, block
+    validated, findings = validate_block(dict(block, reference=before), meter, limits)
+    return block, validated, boundary_findings(block, before, limits) + findings, block
 
 
-def recheck_after_late_block(block: dict, meter, after: StoredRead, limits: VeeThresholds = DEFAULT_THRESHOLDS):
+def validate_overlapping(block: dict, meter, before, stored_inside: dict, limits: VeeThresholds = DEFAULT_THRESHOLDS):
+    """VEE of a block some of whose instants are stored already (a re-sent or overlapping batch). The stored
+    reading stays at each of them (another value is a conflicting duplicate, held at storage), so the rules
+    compare with it - its validated value, or nothing when it is held - never with the block's other value,
+    and raise nothing about it again. Returns what validate_across_boundary does, with the block's own raw
+    readings to store (so conflicts are found)."""
+    start, seconds = block["interval_start"], block["interval_seconds"]
+    view, held, stored_indexes = list(block["values"]), set(), []
+    for index in range(len(view)):
+        at = start + timedelta(seconds=seconds * index)
+        if at in stored_inside:
+            stored_indexes.append(index)
+            validated_value = stored_inside[at][1]
+            if validated_value is None:
+                view[index] = None
+                held.add(index)
+            else:
+                view[index] = str(validated_value)
+    checked, validated, findings, seen = validate_across_boundary(dict(block, values=view, held_elsewhere=held),
+                                                                  meter, before, limits)
+    offset = len(checked["values"]) - len(block["values"])  # interpolated intervals put in front
+    raw = list(checked["values"])
+    for index in stored_indexes:
+        raw[offset + index] = block["values"][index]
+    stored_at = {offset + index for index in stored_indexes}
+    checked = {key: value for key, value in checked.items() if key != "held_elsewhere"}
+    return (dict(checked, values=raw), validated,
+            [finding for finding in findings if finding.index not in stored_at], seen)
+
+
+def recheck_after_late_block(block: dict, validated: list, meter, after: StoredRead,
+                             limits: VeeThresholds = DEFAULT_THRESHOLDS, before: StoredRead | None = None):
     """A late block arrived before a reading already stored (`after`): that reading is checked again with
-    the block's last reading in front, as it would have been had the batches come in order. Returns
-    (the intervals missing between them with the stored reading last, validated, findings) or None when
-    there is nothing to check (a block without readings, or a stored install or manual reading)."""
-    last = next((i for i in range(len(block["values"]) - 1, -1, -1) if block["values"][i] is not None), None)
-    if last is None or not after.interval_data:
+    the block's last valid reading in front (a held one is never a reference; with none, the valid reading
+    before the block, `before`), as it would have been had the batches come in order. Returns (the
+    intervals missing between them with the stored reading last, validated, findings) or None when there
+    is nothing to check (no reading in the block, nothing valid before it, or a stored install or manual
+    reading)."""
+    reference = last_valid_reading(block, validated, before)
+    if reference is None or not after.interval_data:
         return None
-    last_at = block["interval_start"] + timedelta(seconds=block["interval_seconds"] * last)
     stored = dict(block, interval_start=after.read_at, values=[str(after.value)], flags=[])
-    rechecked, validated, findings, _ = validate_across_boundary(
-        stored, meter, StoredRead(last_at, Decimal(block["values"][last])), limits)
+    rechecked, validated, findings, _ = validate_across_boundary(stored, meter, reference, limits)
     return rechecked, validated, findings
 
 
-def _recheck_after_late_block(uow, batch_id, block, meter, after, staged: list, limits) -> list[dict]:
+def _recheck_after_late_block(uow, batch_id, block, block_validated, before, meter, after, staged: list,
+                              limits) -> list[dict]:
     """Store what checking the reading after a late block again found: the intervals between them are
     interpolated (or their interpolation from an older reading replaced), the gap, reverse flow and spike
     findings the reading's own batch raised across the boundary give way to the new ones (superseded,
     audited), and the reading is held or released accordingly."""
-    rechecked = recheck_after_late_block(block, meter, after.read, limits)
+    rechecked = recheck_after_late_block(block, block_validated, meter, after.read, limits, before)
     if rechecked is None:
         return []
     stored_block, validated, findings = rechecked

@@ -2,8 +2,8 @@
 
 Collections and past-due notices are written from the texts of the reader's language (domain/languages.py,
 data/notice_languages; H&S 116906(a)); the bill notice is English only. Collections notices are also
-printed (`printed_notice`) for the mail house, and so is every bill not sent paperless (`printed_bill`);
-past-due notices are email only.
+printed (`printed_notice`) for the mail house, and so is every bill and past-due reminder not sent paperless
+(`printed_bill`, `printed_past_due_notice`).
 """
 from dataclasses import dataclass
 from datetime import date
@@ -130,7 +130,7 @@ PRINTED_PAGE = Template("""\
 $address</div>
 <h1>$title</h1>
 $paragraphs
-<p class="cut">Account $account_id &middot; notice $notice_id &middot; $citation</p>
+<p class="cut">Account $account_id &middot; notice $notice_id &middot; $footer</p>
 </body>
 </html>
 """)
@@ -141,12 +141,27 @@ def printed_notice(contact: Contact, notice: dict, texts: NoticeLanguages) -> st
     to the addressee at the address the request names (the customer, "Occupant", the residents)."""
     email = collection_notice(contact, notice, texts)
     body = email.body.split("\n", 3)[3]  # the email's own "To:" lines are the printed address block
+    return _printed_page(email, body, contact, notice, notice["addressee"], notice["address"],
+                         notice["rule"]["citation"])
+
+
+def printed_past_due_notice(contact: Contact, notice: dict, texts: NoticeLanguages, addressee: str,
+                            address: str) -> str:
+    """The past-due reminder as a printable page (US letter), in the reader's language like its email, addressed
+    to the customer at the address bills go to. No statutory notice: its foot names the amount, not a section."""
+    email = past_due_notice(contact, notice, texts)
+    return _printed_page(email, email.body, contact, notice, addressee, address,
+                         f"{dollars(notice['amount_past_due'])} past due")
+
+
+def _printed_page(email: Email, body: str, contact: Contact, notice: dict, addressee: str, address: str,
+                  footer: str) -> str:
     paragraphs = "\n".join(f"<p>{escape(block, quote=False).replace(chr(10), '<br>')}</p>"
                            for block in body.strip().split("\n\n") if block.strip())
     return PRINTED_PAGE.substitute(
-        lang=escape(email.language), title=escape(email.subject), addressee=escape(notice["addressee"]),
-        address=escape(notice["address"]), paragraphs=paragraphs, account_id=escape(contact.account_id),
-        notice_id=escape(notice["notice_id"]), citation=escape(notice["rule"]["citation"]))
+        lang=escape(email.language), title=escape(email.subject), addressee=escape(addressee),
+        address=escape(address), paragraphs=paragraphs, account_id=escape(contact.account_id),
+        notice_id=escape(notice["notice_id"]), footer=escape(footer))
 
 
 PRINTED_BILL = Template("""\

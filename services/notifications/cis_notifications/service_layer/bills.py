@@ -1,11 +1,14 @@
 """Delivering bills (issue 9, case 6): every bill is mailed unless the customer chose paperless and its address
 works; each bill is delivered once and reported (notifications.bill_delivered.v1) in the same transaction as
-its delivery row, since collections counts every period from the day a bill was delivered.
+its delivery row, since collections counts every period from the day a bill was delivered. The past-due
+reminder (service_layer/past_due.py) reaches the customer by the same rule (`deliver_by_bill_rule`).
 
 Also keeps what decides the way: the customer's choice (accounts.bill_delivery_changed.v1) and a closed
 account's forwarding address (accounts.account_closed.v2).
 """
 import smtplib
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
@@ -20,76 +23,111 @@ BILL_DELIVERED = "notifications.bill_delivered.v1"
 KIND = messages.BILL_NOTICE
 
 
+@dataclass(frozen=True)
+class Letter:
+    """A document that goes by the bill's rule, composed for its reader: the email for a paperless customer, and
+    the printed page (for the addressee at the address) for everyone else."""
+    email: messages.Email
+    mail_subject: str                 # what the deliveries show for the printed one
+    printed_kind: str                 # names the printed file: <reference>-<printed_kind>.html
+    print: Callable[[str, str], str]  # (addressee, address) -> the printed page
+
+
+@dataclass(frozen=True)
+class Delivered:
+    channel: str  # mail | email
+    addressee: str
+    address: str  # the postal address, or the email address
+    document: str | None
+
+
 def deliver_bill(uow, mailer, mail_house: MailHouse, source_message_id: str, bill: dict) -> None:
     """Email a paperless customer's bill; mail everyone else's, and the paperless one whose address the relay
     refuses for good (then later bills are mailed too, until the customer makes a new choice). A relay or
     print failure raises DeliveryFailed: retried, finally dead-lettered, never reported delivered."""
-    if _already_delivered(uow, bill["bill_id"]):
-        return  # the same bill in another message (billing re-published it): delivered once
-    contact = uow.session.get(Contact, bill["account_id"])
+    def letter(reader: messages.Contact) -> Letter:
+        return Letter(messages.bill_notice(reader, bill), f"Your water bill {bill['bill_id']}", "bill",
+                      lambda addressee, address: messages.printed_bill(reader, bill, addressee, address))
+
+    delivered = deliver_by_bill_rule(uow, mailer, mail_house, source_message_id, bill["account_id"], KIND,
+                                     bill["bill_id"], letter)
+    if delivered is not None:
+        _delivered(uow, bill, delivered)
+
+
+def deliver_by_bill_rule(uow, mailer, mail_house: MailHouse, source_message_id: str, account_id: str, kind: str,
+                         reference: str, compose: Callable[[messages.Contact], Letter]) -> Delivered | None:
+    """Deliver the document `reference` (a bill or notice id) once, by the customer's choice (domain/bills.py):
+    None when it was delivered already, whatever message carried it before."""
+    # The account's contact is locked first, so the same document carried by two messages at once is
+    # delivered by one of them; the other then sees it delivered.
+    contact = uow.session.get(Contact, account_id, with_for_update=True)
     if contact is None:
-        raise ContactUnknown(f"no contact yet for account {bill['account_id']}")
-    choice = uow.session.get(BillDeliveryChoice, bill["account_id"], with_for_update=True)
-    if bills.bill_channel(_domain_choice(choice)) == bills.EMAIL and _emailed(uow, mailer, source_message_id, bill,
-                                                                                contact, choice):
-        return
-    _mailed(uow, mail_house, source_message_id, bill, contact)
+        raise ContactUnknown(f"no contact yet for account {account_id}")
+    if _already_delivered(uow, kind, reference):
+        return None
+    letter = compose(_reader(contact))
+    choice = uow.session.get(BillDeliveryChoice, account_id, with_for_update=True)
+    if bills.bill_channel(_domain_choice(choice)) == bills.EMAIL:
+        emailed = _emailed(uow, mailer, source_message_id, kind, reference, letter, contact, choice)
+        if emailed is not None:
+            return emailed
+    return _mailed(uow, mail_house, source_message_id, kind, reference, letter, contact)
 
 
-def _emailed(uow, mailer, source_message_id: str, bill: dict, contact: Contact, choice: BillDeliveryChoice) -> bool:
-    """The e-bill (the bill notice) to the address of the choice; False when the relay refused the address for
-    good, which is then marked not working and the refusal recorded."""
-    email = messages.bill_notice(_reader(contact), bill)
-    delivery = {"account_id": bill["account_id"], "kind": KIND, "channel": "email", "source_message_id":
-                source_message_id, "recipient": choice.email, "subject": email.subject, "reference": bill["bill_id"]}
+def _emailed(uow, mailer, source_message_id: str, kind: str, reference: str, letter: Letter, contact: Contact,
+             choice: BillDeliveryChoice) -> Delivered | None:
+    """The email to the address of the choice; None when the relay refused the address for good, which is then
+    marked not working and the refusal recorded."""
+    delivery = {"account_id": contact.account_id, "kind": kind, "channel": "email", "source_message_id":
+                source_message_id, "recipient": choice.email, "subject": letter.email.subject, "reference": reference}
     try:
-        mailer.send(choice.email, email.subject, email.body)
+        mailer.send(choice.email, letter.email.subject, letter.email.body)
     except (smtplib.SMTPException, OSError) as exc:
         error = f"{type(exc).__name__}: {exc}"
         if not address_refused(exc):
             raise DeliveryFailed(delivery, error) from exc
         choice.email_refused_on, choice.email_refused_error = uow.today(), error
         _record(uow, {**delivery, "status": "failed", "error": error})
-        return False
+        return None
     _record(uow, {**delivery, "status": "sent", "error": None})
-    _delivered(uow, bill, "email", contact.customer_name, choice.email, None)
-    return True
+    return Delivered("email", contact.customer_name, choice.email, None)
 
 
-def _mailed(uow, mail_house: MailHouse, source_message_id: str, bill: dict, contact: Contact) -> None:
-    closing = uow.session.get(AccountClosing, bill["account_id"])
+def _mailed(uow, mail_house: MailHouse, source_message_id: str, kind: str, reference: str, letter: Letter,
+            contact: Contact) -> Delivered:
+    closing = uow.session.get(AccountClosing, contact.account_id)
     address = bills.one_line(closing.forwarding_address if closing and closing.forwarding_address
                              else contact.mailing_address)
     addressee = contact.customer_name
-    delivery = {"account_id": bill["account_id"], "kind": KIND, "channel": "mail", "source_message_id":
-                source_message_id, "recipient": f"{addressee}, {address}",
-                "subject": f"Your water bill {bill['bill_id']}", "reference": bill["bill_id"]}
-    today = uow.today()
-    # The printed bill is named by the bill (<day>/<bill_id>-bill.html), not by the message or the attempt: if
-    # the drop succeeded but this transaction did not commit (a crash, a lost database connection), the
-    # redelivered bill_issued is not in the inbox, so it is printed again - and rewrites the same file and
-    # manifest row, so the mail house still mails one letter. (A retry on a later business date would file
-    # it under that date: retries are seconds apart, the business date moves once a day.)
+    delivery = {"account_id": contact.account_id, "kind": kind, "channel": "mail", "source_message_id":
+                source_message_id, "recipient": f"{addressee}, {address}", "subject": letter.mail_subject,
+                "reference": reference}
+    # The printed document is named by the bill or notice (<day>/<reference>-<kind>.html), not by the message
+    # or the attempt: if the drop succeeded but this transaction did not commit (a crash, a lost database
+    # connection), the redelivered message is not in the inbox, so it is printed again - and rewrites the same
+    # file and manifest row, so the mail house still mails one letter. (A retry on a later business date would
+    # file it under that date: retries are seconds apart, the business date moves once a day.)
     try:
         document = mail_house.drop(PrintedDocument(
-            bill["bill_id"], bill["account_id"], "bill", "mail", addressee, address,
-            messages.printed_bill(_reader(contact), bill, addressee, address)), today)
+            reference, contact.account_id, letter.printed_kind, "mail", addressee, address,
+            letter.print(addressee, address)), uow.today())
     except OSError as exc:
         raise DeliveryFailed(delivery, f"mail house drop: {type(exc).__name__}: {exc}") from exc
     _record(uow, {**delivery, "document": document, "status": "sent", "error": None})
-    _delivered(uow, bill, "mail", addressee, address, document)
+    return Delivered("mail", addressee, address, document)
 
 
-def _delivered(uow, bill: dict, channel: str, addressee: str, address: str, document: str | None) -> None:
+def _delivered(uow, bill: dict, delivered: Delivered) -> None:
     uow.emit(BILL_DELIVERED, {
         "delivery_id": f"{bill['bill_id']}-bill", "bill_id": bill["bill_id"], "account_id": bill["account_id"],
-        "channel": channel, "delivered_on": uow.today(), "addressee": addressee, "address": address,
-        "document": document})
+        "channel": delivered.channel, "delivered_on": uow.today(), "addressee": delivered.addressee,
+        "address": delivered.address, "document": delivered.document})
 
 
-def _already_delivered(uow, bill_id: str) -> bool:
+def _already_delivered(uow, kind: str, reference: str) -> bool:
     return uow.session.scalar(sa.select(sa.func.count()).select_from(Delivery).where(
-        Delivery.reference == bill_id, Delivery.kind == KIND, Delivery.status == "sent")) > 0
+        Delivery.reference == reference, Delivery.kind == kind, Delivery.status == "sent")) > 0
 
 
 def _domain_choice(row: BillDeliveryChoice | None) -> bills.DeliveryChoice | None:

@@ -1,5 +1,5 @@
 """Notifications use cases: keep the contact directory, send each notice once, record every delivery
-(bills: service_layer/bills.py)."""
+(bills: service_layer/bills.py; past-due reminders: service_layer/past_due.py)."""
 import smtplib
 from datetime import datetime, timezone
 
@@ -9,7 +9,7 @@ from sqlalchemy.dialects.postgresql import insert
 from cis_notifications.adapters.mail_house import MailHouse, PrintedDocument
 from cis_notifications.adapters.models import Contact, Delivery, ids
 from cis_notifications.adapters.notice_texts import notice_languages
-from cis_notifications.domain.messages import PAST_DUE_NOTICE, Email, next_identifier, past_due_notice
+from cis_notifications.domain.messages import Email, next_identifier
 from cis_notifications.domain import messages
 
 DONE = ("sent", "no_address")  # statuses after which a notice is never attempted again
@@ -38,11 +38,6 @@ def record_contact(uow, opened: dict) -> None:
     statement = insert(Contact).values(**values)
     uow.session.execute(statement.on_conflict_do_update(
         index_elements=[Contact.account_id], set_={k: statement.excluded[k] for k in values if k != "account_id"}))
-
-
-def send_past_due_notice(uow, mailer, source_message_id: str, notice: dict) -> None:
-    _deliver(uow, mailer, PAST_DUE_NOTICE, source_message_id, notice["account_id"],
-             lambda contact: past_due_notice(contact, notice, notice_languages()), notice["notice_id"])
 
 
 def print_collection_notice(uow, mail_house: MailHouse, source_message_id: str, notice: dict) -> None:
