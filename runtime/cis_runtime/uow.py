@@ -23,11 +23,16 @@ OUTBOX_COLUMNS = {"message_id": "uuid", "message_name": "text", "exchange": "tex
 class UnitOfWork:
     """Use as a context manager; call `commit()` to keep the work, otherwise it is rolled back."""
 
-    def __init__(self, session_factory: sessionmaker, producer: str, correlation_id: str | None = None):
+    def __init__(self, session_factory: sessionmaker, producer: str, correlation_id: str | None = None,
+                 on_events_committed=None):
         self._session_factory = session_factory
         self.producer = producer
         self.correlation_id = correlation_id
         self.session: Session | None = None
+        # told after a commit that put events in the outbox: the service's relay publishes them at once
+        # instead of at its next poll (each hop of an event chain would otherwise wait for a poll)
+        self._on_events_committed = on_events_committed
+        self._emitted = False
 
     def __enter__(self) -> "UnitOfWork":
         self.session = self._session_factory()
@@ -42,6 +47,9 @@ class UnitOfWork:
 
     def commit(self) -> None:
         self.session.commit()
+        if self._emitted and self._on_events_committed is not None:
+            self._on_events_committed()
+        self._emitted = False
 
     def today(self) -> date:
         return BusinessClock(self.session).today()
@@ -66,6 +74,7 @@ class UnitOfWork:
         if dumped:
             contract.schema().load(dumped[0])
         envelopes = [make_envelope(message_name, self.producer, payload, self.correlation_id) for payload in dumped]
+        self._emitted = self._emitted or bool(envelopes)
         insert_rows(self.session, "outbox", OUTBOX_COLUMNS,
                     ((envelope["message_id"], message_name, contract.exchange, message_name, envelope)
                      for envelope in envelopes))

@@ -15,6 +15,13 @@ from cis_runtime.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 _engines = {}
+_relays = {}  # service name -> its running OutboxRelayRunner (a unit of work wakes it after a commit)
+
+
+def wake_relay(service: str) -> None:
+    relay = _relays.get(service)
+    if relay is not None:
+        relay.wake()
 
 
 def engine_for(service: str):
@@ -42,7 +49,8 @@ class Database(DependencyProvider):
         correlation_id = worker_ctx.data.get("correlation_id") or worker_ctx.call_id
 
         def unit_of_work() -> UnitOfWork:
-            return UnitOfWork(self.session_factory, self.service, correlation_id)
+            return UnitOfWork(self.session_factory, self.service, correlation_id,
+                              on_events_committed=lambda: wake_relay(self.service))
 
         unit_of_work.engine = engine_for(self.service)
         return unit_of_work
@@ -58,6 +66,14 @@ class OutboxRelayRunner(Extension):
         self.relay = OutboxRelay(engine_for(self.container.service_name), config.amqp_uri())
         self.should_stop = False
         self.holds = 0
+        self._wakeup = eventlet.Event()
+        _relays[self.container.service_name] = self
+
+    def wake(self):
+        """New rows were committed: publish now rather than at the next poll (the poll stays, for rows
+        committed by another process or a wake that came while the relay was between two checks)."""
+        if not self._wakeup.ready():
+            self._wakeup.send()
 
     @contextmanager
     def held(self):
@@ -75,8 +91,11 @@ class OutboxRelayRunner(Extension):
 
     def stop(self):
         self.should_stop = True
+        self.wake()
         self.thread.wait()
         self.relay.close()
+        if _relays.get(self.container.service_name) is self:
+            del _relays[self.container.service_name]
 
     def kill(self):
         self.should_stop = True
@@ -85,11 +104,19 @@ class OutboxRelayRunner(Extension):
     def _run(self):
         while not self.should_stop:
             try:
-                if self.holds or self.relay.publish_pending() == 0:
+                if self.holds:
                     eventlet.sleep(self.poll_seconds)
+                elif self.relay.publish_pending() == 0:
+                    self._idle()
             except Exception:  # the relay must outlive a broker or database outage
                 log.exception("outbox relay failed; retrying")
                 eventlet.sleep(1)
+
+
+    def _idle(self):
+        with eventlet.Timeout(self.poll_seconds, False):
+            self._wakeup.wait()
+        self._wakeup = eventlet.Event()
 
 
 class RelayDependency(DependencyProvider):
