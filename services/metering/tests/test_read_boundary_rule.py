@@ -2,7 +2,7 @@
 its end instant and its start read the latest at or before its start instant, so the midnight read at a
 boundary ends one period and starts the next: consecutive periods tile exactly, and an estimated end
 and an actual end of the same period stand at the same instant."""
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -28,11 +28,11 @@ def meter_on_account(rpc, serial, account_id, installed_on, initial_read):
                    {"a": account_id, "c": f"SC-{account_id}", "on": installed_on})
 
 
-def daily_midnight_reads(publish, serial, first_day: date, readings: list[str]):
-    """A head-end's daily register reads: one at each District midnight."""
+def daily_midnight_reads(publish, serial, first_day: date, readings: list[str], utc_offset="-08:00"):
+    """A head-end's daily register reads: one at each District midnight (UTC offset -07:00 in summer)."""
     batch_id = f"daily-{serial}-{first_day}"
     publish(INTERVAL_READS, {"batch_id": batch_id, "head_end": "sensus", "blocks": [{
-        "meter_serial": serial, "interval_start": f"{first_day.isoformat()}T00:00:00-08:00",
+        "meter_serial": serial, "interval_start": f"{first_day.isoformat()}T00:00:00{utc_offset}",
         "interval_seconds": 86400, "values": readings}]})
     wait_for(lambda: rows("select 1 from ami_batches where batch_id = :b", b=batch_id), message=f"{batch_id} stored")
 
@@ -96,3 +96,119 @@ def test_an_estimated_and_an_actual_end_of_the_same_period_stand_at_the_same_ins
     assert (true_up["how_known"], true_up["estimated_value"], true_up["difference"]) == (
         "actual read at the estimate's instant", "62.00", "-2.00")
     assert (feb_estimated["start_read"], feb_actual["start_read"]) == ("60", "62")
+
+
+AUGUST, SEPTEMBER = ("2026-08-01", "2026-08-31"), ("2026-09-01", "2026-09-30")
+SUMMER = "-07:00"
+
+
+def bill_run(rpc, period, account_id):
+    """The account's determinant as the bill run asks for it (v3, estimation on)."""
+    [determinant] = rpc.metering.billing_determinants({"period_start": period[0], "period_end": period[1],
+                                                        "account_ids": [account_id],
+                                                        "estimate_missing_reads": True})["determinants"]
+    return determinant
+
+
+def readings_from(first: int, days: int) -> list[str]:
+    """3 HCF a day from `first`."""
+    return [str(first + 3 * n) for n in range(days)]
+
+
+def test_a_boundary_read_arriving_after_the_bill_run_is_billed_in_the_next_period(running_services, rpc, publish):
+    """The district simulation's A0000952: the 1 September midnight read arrived after August's bill run,
+    so August ended at the 31 August midnight read (4216). September starts where August was billed, not
+    at the late read (4219): the 3 HCF between them are billed in September, not in no period."""
+    running_services("metering")
+    meter_on_account(rpc, "M-L", "AL", "2026-07-31", initial_read="4123")
+    daily_midnight_reads(publish, "M-L", date(2026, 8, 1), readings_from(4126, 31), SUMMER)  # to 31 August: 4216
+    rpc.metering.set_business_date("2026-09-02")
+    august = bill_run(rpc, AUGUST, "AL")
+    assert (august["end_read_at"], august["end_read"]) == ("2026-08-31T00:00:00-07:00", "4216")
+
+    daily_midnight_reads(publish, "M-L", date(2026, 9, 1), readings_from(4219, 31), SUMMER)  # the late read on
+    rpc.metering.set_business_date("2026-10-02")
+    september = bill_run(rpc, SEPTEMBER, "AL")
+
+    assert (september["start_read_at"], september["start_read"]) == (august["end_read_at"], august["end_read"])
+    assert september["end_read_at"] == "2026-10-01T00:00:00-07:00"
+    assert Decimal(august["consumption"]) + Decimal(september["consumption"]) == 4309 - 4126  # last - first
+    assert (august["consumption"], september["consumption"]) == ("90", "93")
+    assert rows("select register, period_end_at, read_at, value, estimate_id from billed_end_reads "
+                "where meter_serial = 'M-L' order by period_end_at") == [
+        ("main", datetime.fromisoformat("2026-09-01T00:00:00-07:00"), datetime.fromisoformat("2026-08-31T00:00:00-07:00"), Decimal("4216"), None),
+        ("main", datetime.fromisoformat("2026-10-01T00:00:00-07:00"), datetime.fromisoformat("2026-10-01T00:00:00-07:00"), Decimal("4309"), None)]
+
+
+def test_a_restarted_bill_run_is_served_the_same_end_read_despite_a_later_read(running_services, rpc, publish):
+    """A bill run restarted after a crash asks for August again after the 1 September midnight read came
+    in: it gets the end read August was first served, so whichever call's bills stand, September starts
+    where they ended. A preview (no estimation) before the bill run fixes nothing."""
+    running_services("metering")
+    meter_on_account(rpc, "M-R", "AR", "2026-07-31", initial_read="4123")
+    daily_midnight_reads(publish, "M-R", date(2026, 8, 1), readings_from(4126, 31), SUMMER)
+    rpc.metering.set_business_date("2026-09-02")
+    request = {"period_start": AUGUST[0], "period_end": AUGUST[1], "account_ids": ["AR"]}
+    rpc.metering.billing_determinants(request)
+    assert rows("select 1 from billed_end_reads") == []
+    first = bill_run(rpc, AUGUST, "AR")
+
+    daily_midnight_reads(publish, "M-R", date(2026, 9, 1), readings_from(4219, 1), SUMMER)
+    again = bill_run(rpc, AUGUST, "AR")
+
+    assert again == first
+    assert (again["end_read_at"], again["end_read"], again["consumption"]) == (
+        "2026-08-31T00:00:00-07:00", "4216", "90")
+    # Once billed, a period's end is the billed one for a preview (no estimation) too.
+    [preview] = rpc.metering.billing_determinants(request)["determinants"]
+    assert preview["end_read"] == "4216"
+
+
+def test_a_restarted_bill_run_is_served_the_same_estimate_and_the_next_period_trues_it_up(
+        running_services, rpc, publish):
+    """August's end estimated (the meter went silent after 24 August); the reads come in before the
+    restarted run asks again: the same estimate, trued up in September, and the two bills together are
+    the register's whole advance."""
+    running_services("metering")
+    meter_on_account(rpc, "M-S", "AS", "2026-07-31", initial_read="4123")
+    daily_midnight_reads(publish, "M-S", date(2026, 8, 1), readings_from(4126, 24), SUMMER)  # to 24 August
+    rpc.metering.set_business_date("2026-09-02")
+    first = bill_run(rpc, AUGUST, "AS")
+    assert first["quality"] == "estimated" and first["end_read_at"] == "2026-09-01T00:00:00-07:00"
+
+    # It comes back at 4 HCF a day (estimated at 3): 8 HCF more by 1 September, and on to 1 October.
+    daily_midnight_reads(publish, "M-S", date(2026, 8, 25), [str(4199 + 4 * n) for n in range(38)], SUMMER)
+    again = bill_run(rpc, AUGUST, "AS")
+    assert again == first
+    rpc.metering.set_business_date("2026-10-02")
+    september = bill_run(rpc, SEPTEMBER, "AS")
+
+    [true_up] = september["true_ups"]
+    assert true_up["estimate_id"] == first["estimates"][0]["estimate_id"]
+    assert (true_up["how_known"], true_up["difference"]) == ("actual read at the estimate's instant", "8.00")
+    billed = Decimal(first["consumption"]) + Decimal(september["consumption"]) + Decimal(true_up["difference"])
+    assert billed == 4347 - 4126
+
+
+def test_a_meter_exchanged_after_a_late_boundary_read_is_billed_from_where_its_last_bill_ended(
+        running_services, rpc, publish):
+    """August billed to the 31 August read; the 1 September read comes late; the meter is exchanged on
+    15 September: September bills the old meter from August's end to its final read, then the new one."""
+    running_services("metering")
+    meter_on_account(rpc, "M-X", "AX", "2026-07-31", initial_read="4123")
+    rpc.metering.register_meter({"serial": "M-Y", "size": "5/8"})
+    daily_midnight_reads(publish, "M-X", date(2026, 8, 1), readings_from(4126, 31), SUMMER)
+    rpc.metering.set_business_date("2026-09-02")
+    august = bill_run(rpc, AUGUST, "AX")
+    daily_midnight_reads(publish, "M-X", date(2026, 9, 1), readings_from(4219, 1), SUMMER)
+    rpc.metering.exchange_meter({"old_serial": "M-X", "old_final_read": "4260", "new_serial": "M-Y",
+                                 "new_initial_read": "5", "exchanged_on": "2026-09-15", "exchanged_by": "rvaldez",
+                                 "reason": "failed accuracy test"})
+    rpc.metering.enter_manual_read({"meter_serial": "M-Y", "read_at": "2026-10-01T00:00:00-07:00", "value": "45",
+                                    "reader": "rvaldez", "reason": "route"})
+    rpc.metering.set_business_date("2026-10-02")
+    september = bill_run(rpc, SEPTEMBER, "AX")
+
+    assert [(r["validated_value"], r["source"]) for r in september["source_reads"]] == [
+        (august["end_read"], "ami"), ("4260", "final"), ("5", "install"), ("45", "manual")]
+    assert Decimal(august["consumption"]) + Decimal(september["consumption"]) == (4260 - 4126) + (45 - 5)

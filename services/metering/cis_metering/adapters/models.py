@@ -116,6 +116,28 @@ class BillingEstimate(Base):
     estimated_on: Mapped[date] = mapped_column(sa.Date)  # business date
 
 
+class BilledEndRead(Base):
+    """The end reading a bill run was served for one register's period, keyed by the period's end
+    instant: an actual read (at or before that instant) or a stored estimate (estimate_id). Asked
+    again for the same period, metering serves it again; the period starting at that instant starts
+    from it. So the periods billed tile whatever arrives late."""
+    __tablename__ = "billed_end_reads"
+    meter_serial: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    register: Mapped[str] = mapped_column(sa.Text, primary_key=True)
+    period_end_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True), primary_key=True)
+    read_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))  # the reading's own instant
+    value: Mapped[Decimal] = mapped_column(sa.Numeric)  # validated (or estimated), in the register's unit
+    raw: Mapped[Decimal | None] = mapped_column(sa.Numeric)  # null for an estimate or interpolated reading
+    unit: Mapped[str] = mapped_column(sa.Text)
+    quality: Mapped[str] = mapped_column(sa.Text)
+    source: Mapped[str] = mapped_column(sa.Text)  # billing_estimate for an estimate
+    estimate_id: Mapped[int | None] = mapped_column(sa.BigInteger, sa.ForeignKey("billing_estimates.estimate_id"))
+    account_id: Mapped[str] = mapped_column(sa.Text)
+    period_start: Mapped[date] = mapped_column(sa.Date)
+    period_end: Mapped[date] = mapped_column(sa.Date)
+    served_on: Mapped[date] = mapped_column(sa.Date)  # business date
+
+
 class ReadException(Base):
     """A read that was received but not accepted, kept with the reason for a person to resolve."""
     __tablename__ = "read_exceptions"

@@ -525,11 +525,21 @@ _REMOVED_IN_PERIOD = sa.text(f"""
     cross join lateral {_REGISTERS_OF_METER} as g(register)
     cross join lateral (select cast(i.removed_on as timestamp) at time zone 'America/Los_Angeles' as removed_at) r
     left join lateral (
-        select rr.validated_value as value, rr.unit, rr.read_at, rr.value as raw, rr.quality, rr.source
-        from register_reads rr
-        where rr.meter_serial = i.serial and rr.register = g.register and rr.validated_value is not null
-          and rr.read_at >= i.installed_at and rr.read_at <= greatest(cast(:start_at as timestamptz), i.installed_at)
-        order by rr.read_at desc limit 1
+        -- With billed ends (v3): the actual end the last bill ended at, else the read boundary rule.
+        select * from (
+            select b.value, b.unit, b.read_at, b.raw, b.quality, b.source, 0 as preference
+            from billed_end_reads b
+            where cast(:from_billed_ends as boolean) and b.meter_serial = i.serial and b.register = g.register
+              and b.period_end_at = cast(:start_at as timestamptz) and b.estimate_id is null
+            union all
+            (select rr.validated_value as value, rr.unit, rr.read_at, rr.value as raw, rr.quality, rr.source,
+                    1 as preference
+             from register_reads rr
+             where rr.meter_serial = i.serial and rr.register = g.register and rr.validated_value is not null
+               and rr.read_at >= i.installed_at
+               and rr.read_at <= greatest(cast(:start_at as timestamptz), i.installed_at)
+             order by rr.read_at desc limit 1)
+        ) c order by preference limit 1
     ) s on true
     left join lateral (
         select rr.validated_value as value, rr.unit, rr.read_at, rr.value as raw, rr.quality, rr.source
@@ -544,11 +554,14 @@ _REMOVED_IN_PERIOD = sa.text(f"""
 """)
 
 
-def removed_in_period(session: Session, account_ids: list[str], start_at: datetime, end_at: datetime):
+def removed_in_period(session: Session, account_ids: list[str], start_at: datetime, end_at: datetime,
+                      from_billed_ends: bool = False):
+    """Meters removed in the period, each register from its start (the billed end at start_at when
+    from_billed_ends and there is one) to its final read."""
     if not account_ids:
         return []
     return session.execute(_REMOVED_IN_PERIOD, {"account_ids": account_ids, "start_at": start_at,
-                                                "end_at": end_at}).all()
+                                                "end_at": end_at, "from_billed_ends": from_billed_ends}).all()
 
 
 # Each register of each bulk meter: the latest validated read at or before the month start and the
@@ -607,6 +620,53 @@ def billing_estimates(session: Session, serials, start_at: datetime, end_at: dat
                                                     "end_at": end_at}):
         (current if row.for_this_period else previous)[(row.meter_serial, row.register)] = row
     return previous, current
+
+
+# Per meter register: the end reading served to billing for the period ending at start_at (this period
+# starts from it) and the one served for this period (asked again: the same end).
+_BILLED_END_READS = sa.text("""
+    select meter_serial, register, read_at, value, raw, unit, quality, source, estimate_id,
+           period_end_at = cast(:end_at as timestamptz) as for_this_period
+    from billed_end_reads
+    where meter_serial = any(cast(:serials as text[]))
+      and period_end_at in (cast(:start_at as timestamptz), cast(:end_at as timestamptz))
+""")
+
+
+def billed_end_reads(session: Session, serials, start_at: datetime, end_at: datetime) -> tuple[dict, dict]:
+    """({(serial, register): end served for the period ending at start_at}, {(serial, register): end served
+    for the period ending at end_at})."""
+    opening, served = {}, {}
+    if not serials:
+        return opening, served
+    for row in session.execute(_BILLED_END_READS, {"serials": sorted(set(serials)), "start_at": start_at,
+                                                   "end_at": end_at}):
+        (served if row.for_this_period else opening)[(row.meter_serial, row.register)] = row
+    return opening, served
+
+
+# One statement of arrays, not a row each: a bill run records 5,000 ends a call.
+_RECORD_BILLED_END_READS = sa.text("""
+    insert into billed_end_reads (meter_serial, register, read_at, value, raw, unit, quality, source, estimate_id,
+                                  account_id, period_end_at, period_start, period_end, served_on)
+    select e.*, cast(:period_end_at as timestamptz), cast(:period_start as date), cast(:period_end as date),
+           cast(:served_on as date)
+    from unnest(cast(:serials as text[]), cast(:registers as text[]), cast(:read_ats as timestamptz[]),
+                cast(:values as numeric[]), cast(:raws as numeric[]), cast(:units as text[]),
+                cast(:qualities as text[]), cast(:sources as text[]), cast(:estimate_ids as bigint[]),
+                cast(:account_ids as text[])) as e
+    on conflict on constraint billed_end_reads_one_per_period_end do nothing
+""")
+
+
+def record_billed_end_reads(session: Session, period: dict, ends: list[tuple]) -> None:
+    """Store the end readings served for one period ({period_end_at, period_start, period_end, served_on}),
+    each (serial, register, read_at, value, raw, unit, quality, source, estimate_id, account_id); one
+    already stored for the same period end (asked again) stays."""
+    if ends:
+        columns = ("serials", "registers", "read_ats", "values", "raws", "units", "qualities", "sources",
+                   "estimate_ids", "account_ids")
+        session.execute(_RECORD_BILLED_END_READS, {**period, **dict(zip(columns, map(list, zip(*ends))))})
 
 
 _PROLONGED_ESTIMATION_EXCEPTIONS = sa.text("""

@@ -308,16 +308,31 @@ class UsageCheck:
     history_before: datetime | None  # fetch the earliest reading in the history window before this
 
 
+def usage_view(seen: dict, validated: list, before: StoredRead | None) -> dict:
+    """The block the usage rules look at: what the other rules saw, or - when that does not begin with the
+    valid stored reading before it and holds no two readings a day apart (a daily register read is a block
+    of one) - the block's valid readings measured from that stored reading (`since`), so a single new
+    reading is compared with the meter's own history. A held reading is never a reference."""
+    if before is None or seen["interval_start"] <= before.read_at or _spans_a_day(seen):
+        return seen
+    return dict(seen, values=validated, since=before)
+
+
+def _spans_a_day(block: dict) -> bool:
+    values = block["values"]
+    first = next((i for i, value in enumerate(values) if value is not None), None)
+    last = next((i for i in range(len(values) - 1, -1, -1) if values[i] is not None), None)
+    return first is not None and (last - first) * block["interval_seconds"] >= 86400
+
+
 def usage_checks_needed(block: dict, meter: MeterFacts,
                         limits: VeeThresholds = DEFAULT_THRESHOLDS) -> UsageCheck | None:
     """Which history the block's use must be compared with; None for the common case (use neither zero
     on an open account, nor high enough per day to be high, over a span too short to be low)."""
-    ends = _first_and_last(block["values"])
-    if ends is None:
+    span = _usage_span(block)
+    if span is None:
         return None
-    (first_index, first), (last_index, last) = ends
-    start = block["interval_start"] + timedelta(seconds=block["interval_seconds"] * first_index)
-    end = block["interval_start"] + timedelta(seconds=block["interval_seconds"] * last_index)
+    start, first, _, end, last = span
     days = Decimal((end - start).total_seconds()) / 86400
     reference_at, reference_rule = None, None
     if meter.account_open and last == first:
@@ -330,6 +345,27 @@ def usage_checks_needed(block: dict, meter: MeterFacts,
     if reference_at is None and history_before is None:
         return None
     return UsageCheck(reference_at, reference_rule, history_before)
+
+
+def _usage_span(block: dict) -> tuple[datetime, Decimal, int, datetime, Decimal] | None:
+    """(from when, first reading, index of the last reading, its instant, last reading) of the use the
+    usage rules judge: the block's first to last reading present, or from its `since` reading (see
+    usage_view) to its last one. None with fewer than two readings."""
+    since = block.get("since")
+    if since is None:
+        ends = _first_and_last(block["values"])
+        if ends is None:
+            return None
+        (first_index, first), (last_index, last) = ends
+        start = block["interval_start"] + timedelta(seconds=block["interval_seconds"] * first_index)
+    else:
+        values = block["values"]
+        last_index = next((i for i in range(len(values) - 1, -1, -1) if values[i] is not None), None)
+        if last_index is None:
+            return None
+        start, first, last = since.read_at, since.value, Decimal(values[last_index])
+    end = block["interval_start"] + timedelta(seconds=block["interval_seconds"] * last_index)
+    return start, first, last_index, end, last
 
 
 def _first_and_last(values: list) -> tuple[tuple[int, Decimal], tuple[int, Decimal]] | None:
@@ -349,10 +385,7 @@ def check_usage(block: dict, meter: MeterFacts, reference: StoredRead | None, hi
     Each finding opens a worklist item (an account is held from billing until someone looks) but
     keeps the reading: it is what the meter showed. `reference` is the reading at or before
     UsageCheck.reference_at (None when that rule already has an open item for the meter)."""
-    (first_index, first), (last_index, last) = _first_and_last(block["values"])
-    seconds = block["interval_seconds"]
-    start = block["interval_start"] + timedelta(seconds=seconds * first_index)
-    end = block["interval_start"] + timedelta(seconds=seconds * last_index)
+    start, first, last_index, end, last = _usage_span(block)
     findings = []
     if reference is not None and meter.account_open and last == first == reference.value:
         findings.append(Finding(

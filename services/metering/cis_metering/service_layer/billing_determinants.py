@@ -8,6 +8,12 @@ billing asked for estimation, an estimate at the period's end instant (domain/es
 billing_estimates. A period starting from an estimate
 and closed by an actual read starts instead from the true value at the estimate's instant, and
 carries the true-up (actual - estimated). The rules are in the domain; this module gathers the reads.
+
+Asked by the bill run (estimate_missing_reads), the end reading served for each register is recorded
+(billed_end_reads) with any estimate, in one transaction: asked again for the same period (a restarted
+run), the same end is served, and the period starting at that end instant starts from it, not from a
+read that arrived after the bill run. So billed periods tile: their sum is the last end served minus
+the first start, whatever arrives late.
 """
 from dataclasses import dataclass, field
 from datetime import timedelta, timezone
@@ -47,19 +53,21 @@ def get_billing_determinants(uow, request: dict, policy: EstimationPolicy = DEFA
     serials = [rows[0].serial for rows in found if rows[0].serial]
     unresolved = repository.unresolved_exceptions(uow.session, serials, start_at, end_at)
     previous, current = repository.billing_estimates(uow.session, serials, start_at, end_at)
+    opening, served = repository.billed_end_reads(uow.session, serials, start_at, end_at)
     accounts = []
     # In UTC: compared with every end read's instant, and a fixed offset compares faster than a zone's.
     stale_before = None if policy.stale_end_read_days is None else (
         end_at - timedelta(days=policy.stale_end_read_days)).astimezone(timezone.utc)
     for rows in found:
         registers = [] if rows[0].serial in unresolved else [
-            _register(row, previous, current, request["estimate_missing_reads"], stale_before) for row in rows]
+            _register(row, previous, current, opening, served, request["estimate_missing_reads"], stale_before)
+            for row in rows]
         accounts.append((rows, registers))
     _prolonged_ids(uow, [r.estimate for _, registers in accounts for r in registers if r.estimate])
     _true_ups(uow, [r for _, registers in accounts for r in registers if r.true_up is not None])
     _estimates(uow, request, policy, start_at, end_at,
                [(rows[0], r) for rows, registers in accounts for r in registers if r.to_estimate])
-    determinants, held, missing = [], [], []
+    determinants, held, missing, billed = [], [], [], []
     for rows, registers in accounts:
         row = rows[0]
         if row.serial in unresolved:
@@ -72,11 +80,32 @@ def get_billing_determinants(uow, request: dict, policy: EstimationPolicy = DEFA
             missing.append(gap)
         else:
             determinants.append(determinant)
-    services.add_meters_removed_in_period(uow, determinants, start_at, end_at)
+            billed.extend((row, r) for r in registers if (row.serial, r.row.register) not in served)
+    services.add_meters_removed_in_period(uow, determinants, start_at, end_at, from_billed_ends=True)
+    if request["estimate_missing_reads"]:  # the bill run: its ends are fixed, with the estimates made
+        repository.record_billed_end_reads(
+            uow.session, {"period_end_at": end_at, "period_start": request["period_start"],
+                          "period_end": request["period_end"], "served_on": uow.today()},
+            [_billed_end(row, r) for row, r in billed])
+    uow.commit()
     return {"determinants": determinants, "held": held, "missing": missing}
 
 
-def _register(row, previous: dict, current: dict, estimate_missing: bool, stale_before) -> _Register:
+def _register(row, previous: dict, current: dict, opening: dict, served: dict, estimate_missing: bool,
+              stale_before) -> _Register:
+    work = _bounds(row, previous, current, opening.get((row.serial, row.register)), estimate_missing, stale_before)
+    served_before = served.get((row.serial, row.register))
+    if served_before is not None:  # asked again (a restarted bill run): the end it was served
+        if served_before.estimate_id is not None:
+            work.end, work.end_source, work.estimate = _stored_estimate(current[(row.serial, row.register)], None)
+        else:
+            work.end, work.end_source, work.estimate = _served_read(served_before), _served_source(served_before), None
+        work.to_estimate = False
+    return work
+
+
+def _bounds(row, previous: dict, current: dict, opened, estimate_missing: bool, stale_before) -> _Register:
+    """The register's start and end by the read boundary rule, the previous bill's end and estimates."""
     start = Read(row.start_value, row.start_unit, row.start_read_at) if row.start_read_at else None
     end = Read(row.end_value, row.end_unit, row.end_read_at) if row.end_read_at else None
     work = _Register(row, start, end, start, end, services.source_read(row, "start") if start else None,
@@ -84,10 +113,12 @@ def _register(row, previous: dict, current: dict, estimate_missing: bool, stale_
     if row.serial is None or start is None:
         return work
     key = (row.serial, row.register)
-    estimate = previous.get(key)
-    if estimate is not None and estimate.read_at >= start.read_at:
-        work.previous_estimate = estimate
-    starts_at = work.previous_estimate.read_at if work.previous_estimate is not None else start.read_at
+    if opened is not None and opened.estimate_id is None:
+        # The last bill ended at this actual read: the period starts there, whatever arrived since.
+        work.start, work.start_source = _served_read(opened), _served_source(opened)
+    elif (estimate := previous.get(key)) is not None and estimate.read_at >= start.read_at:
+        work.previous_estimate = estimate  # an estimated end served is a stored estimate: trued up below
+    starts_at = work.previous_estimate.read_at if work.previous_estimate is not None else work.start.read_at
     # An actual read at the estimate's own instant (the boundary) is its true value: trued up at once.
     actual_at_estimate = work.previous_estimate is not None and start.read_at == work.previous_estimate.read_at
     if actual_at_estimate:
@@ -107,6 +138,22 @@ def _register(row, previous: dict, current: dict, estimate_missing: bool, stale_
     elif estimate_missing:
         work.to_estimate = True
     return work
+
+
+def _served_read(served) -> Read:
+    return Read(served.value, served.unit, served.read_at)
+
+
+def _served_source(served) -> dict:
+    return {"read_at": served.read_at.astimezone(DISTRICT_ZONE), "value": served.raw, "validated_value": served.value,
+            "unit": served.unit, "quality": served.quality, "source": served.source, "register": served.register}
+
+
+def _billed_end(row, work: _Register) -> tuple:
+    """The end reading served to the bill run for one register's period (repository.record_billed_end_reads)."""
+    return (row.serial, work.row.register, work.end.read_at, work.end.value, work.end_source["value"], work.end.unit,
+            work.end_source["quality"], work.end_source["source"],
+            work.estimate["estimate_id"] if work.estimate else None, row.account_id)
 
 
 def _from_previous_estimate(work: _Register):
@@ -204,7 +251,6 @@ def _estimates(uow, request: dict, policy: EstimationPolicy, start_at, end_at, w
         exception_id = _prolonged_estimation(uow, stored, policy) \
             if stored.consecutive >= policy.max_consecutive_estimates else None
         work.end, work.end_source, work.estimate = _stored_estimate(stored, exception_id)
-    uow.commit()
 
 
 def _last_actual(work: _Register) -> Read:

@@ -1,4 +1,5 @@
 """Metering use cases. Each runs in one unit of work: state and inbox record commit together."""
+from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 
@@ -13,11 +14,13 @@ from cis_metering.adapters.models import (Installation, Meter, ReadException, Re
 from cis_metering.domain.ceilings import RULE as CEILING_RULE, may_exceed, over_ceiling
 from cis_metering.domain.determinants import (COMPOUND_REGISTERS, MeterOnAccount, RegisterPeriod,
                                               determinant_or_missing, worst_quality)
+from cis_metering.domain.intervals import Reading, blocks_from_readings
 from cis_metering.domain.model import (DISTRICT_ZONE, IN_STOCK, INSTALLED, REMOVED, UNITS_PER_HCF, Read,
                                        check_fits_register, check_installable, period_bounds, start_of_day, to_hcf)
 from cis_metering.domain.vee import (DEFAULT_THRESHOLDS, Finding, StoredRead, VeeThresholds, block_hold,
                                      boundary_findings, check_usage, extend_with_previous, last_valid_reading,
-                                     usage_checks_needed, used_after_closing, validate_block, without_previous)
+                                     usage_checks_needed, usage_view, used_after_closing, validate_block,
+                                     without_previous)
 from cis_metering.service_layer import worklist
 from cis_runtime.errors import Conflict, InvalidInput, NotFound
 
@@ -193,26 +196,69 @@ def _one_line(address: dict | None) -> str | None:
     return f"{street}, {address.get('city')}, {address.get('state')} {address.get('zip')}"
 
 
-def ingest_ami_batch(uow, message_id: str, batch: dict) -> None:
-    """Store a head-end batch once: new reads in one statement, reads that cannot be accepted held
-    as read exceptions with the reason (never dropped). The caller recorded the message in the inbox."""
-    if not repository.record_batch(uow.session, batch["batch_id"], batch["head_end"], message_id,
-                                   len(batch["reads"])):
+def ingest_ami_batch(uow, message_id: str, batch: dict, limits: VeeThresholds = DEFAULT_THRESHOLDS) -> None:
+    """Store a head-end batch of register reads once, through the VEE and storage of interval blocks
+    (store_blocks): each meter's reads become blocks (register_read_rounds). Reads that cannot be accepted
+    are held as read exceptions with the reason (never dropped). The caller recorded the message in the inbox."""
+    batch_id, reads = batch["batch_id"], batch["reads"]
+    if not repository.record_batch(uow.session, batch_id, batch["head_end"], message_id, len(reads)):
         uow.commit()  # a head-end re-publishing a batch it already sent: keep only the inbox record
         return
-    repository.ensure_partitions(uow.session.get_bind(), [read["read_at"] for read in batch["reads"]])
-    meters = repository.meters_with_installation(uow.session, [r["meter_serial"] for r in batch["reads"]])
+    meters = repository.meters_with_installation(uow.session, [r["meter_serial"] for r in reads])
     accepted, held = [], []
-    for read in batch["reads"]:
+    for read in reads:
         reason = _hold_reason(read, meters.get(read["meter_serial"]))
         if reason:
             held.append((read, reason))
         else:
             accepted.append(read)
-    stored = repository.insert_ami_reads(uow.session, batch["batch_id"], accepted)
-    repository.insert_read_exceptions(uow.session, batch["batch_id"], held)
-    repository.set_batch_counts(uow.session, batch["batch_id"], stored, len(held))
+    rounds, conflicting = register_read_rounds(accepted)
+    held += [(accepted[index], ("conflicting_duplicate", reason)) for index, reason in conflicting]
+    repository.insert_read_exceptions(uow.session, batch_id, held)
+    stored, raised = 0, 0
+    for blocks in rounds:
+        round_stored, round_raised = store_blocks(uow, batch_id, blocks, limits)
+        stored, raised = stored + round_stored, raised + round_raised
+    repository.set_batch_counts(uow.session, batch_id, stored, len(held) + raised)
     uow.commit()
+
+
+# A meter's register reads a day apart, unless the batch shows another spacing (hourly reads).
+REGISTER_READ_SPACING = 86400
+
+
+def register_read_rounds(reads: list[dict]) -> tuple[list[list[dict]], list[tuple[int, str]]]:
+    """(blocks to store round by round, conflicting (index in `reads`, reason)). A meter register's reads on
+    one grid (the batch's most common spacing, a day at most) form one block, gaps included, as a reads
+    file's rows do (blocks_from_readings); a read off it starts another block, stored in a later round, so
+    it is checked against the readings before it in the batch, not only against those stored earlier.
+    Each block is in the read's own unit (one in another unit than the register's is held, unit_mismatch)."""
+    spacing = _spacing_by_meter(reads)
+    blocks, conflicting = blocks_from_readings([
+        Reading(index, read["meter_serial"], "main", read["read_at"], format(read["value"], "f"), read["unit"],
+                spacing[read["meter_serial"]]) for index, read in enumerate(reads)])
+    rounds, seen = [], {}
+    for block in blocks:  # in time order within each meter register
+        series = (block["meter_serial"], block["register"])
+        position = seen[series] = seen.get(series, -1) + 1
+        if position == len(rounds):
+            rounds.append([])
+        rounds[position].append(block)
+    return rounds, [(index, f"conflicts with another read in the batch: {reason.split(': ', 1)[-1]}")
+                    for index, reason in conflicting]
+
+
+def _spacing_by_meter(reads: list[dict]) -> dict[str, int]:
+    instants = {}
+    for read in reads:
+        instants.setdefault(read["meter_serial"], set()).add(read["read_at"])
+    spacing = {}
+    for serial, moments in instants.items():
+        ordered = sorted(moments)
+        steps = Counter(int((b - a).total_seconds()) for a, b in zip(ordered, ordered[1:]))
+        steps = [(count, -seconds) for seconds, count in steps.items() if 0 < seconds <= REGISTER_READ_SPACING]
+        spacing[serial] = -max(steps)[1] if steps else REGISTER_READ_SPACING
+    return spacing
 
 
 def ingest_interval_batch(uow, message_id: str, batch: dict, limits: VeeThresholds = DEFAULT_THRESHOLDS) -> None:
@@ -260,6 +306,7 @@ def store_blocks(uow, batch_id: str, blocks: list[dict], limits: VeeThresholds =
             findings.append(over)
         staged.append((block, validated))
         exceptions += [exception_row(batch_id, block, finding) for finding in findings]
+        seen = usage_view(seen, validated, around.before.get(key))
         need = usage_checks_needed(seen, meter, limits)
         if need:
             usage.append((block, seen, meter, need))
@@ -552,11 +599,13 @@ def rows_by_account(rows) -> list[list]:
     return grouped
 
 
-def add_meters_removed_in_period(uow, determinants: list[dict], start_at, end_at) -> None:
+def add_meters_removed_in_period(uow, determinants: list[dict], start_at, end_at,
+                                 from_billed_ends: bool = False) -> None:
     """An exchange inside the period: the old meter's use up to its final read is added, so nothing
-    is lost between its register closing and the new one opening."""
+    is lost between its register closing and the new one opening (from where its last bill ended,
+    with from_billed_ends: determinants v3)."""
     by_account = {d["account_id"]: d for d in determinants}
-    for row in repository.removed_in_period(uow.session, list(by_account), start_at, end_at):
+    for row in repository.removed_in_period(uow.session, list(by_account), start_at, end_at, from_billed_ends):
         if row.start_read_at is None or row.final_read_at is None or row.final_read_at <= row.start_read_at:
             continue
         determinant = by_account[row.account_id]
