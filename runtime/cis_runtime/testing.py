@@ -139,7 +139,9 @@ def running_services(service_db):
 
     runners = []
 
-    def start(*services: str):
+    def start(*services: str, before_start=None):
+        """`before_start(runner, services)`: a test suite's hook to add or replace what is outside the
+        services under test (e.g. a fake of another service) before the runner starts."""
         runner = ServiceRunner(config.nameko_config(services[0]))
         with Connection(config.amqp_uri()) as connection:
             for service in services:
@@ -148,6 +150,8 @@ def running_services(service_db):
                 declare(connection.default_channel, reliable_queues(service_class(service)))
                 runner.add_service(service_class(service))
             declare(connection.default_channel, external_queues())
+        if before_start is not None:
+            before_start(runner, services)
         runner.start()
         runners.append(runner)
         return runner

@@ -43,37 +43,17 @@ class _LedgerPort:
 
 
 @pytest.fixture
-def running_services(service_db):
+def running_services(running_services):
     """As the suite's running_services; collections asks billing's ledger above for its positions."""
-    from kombu import Connection
-    from nameko.runners import ServiceRunner
     from nameko.testing.services import replace_dependencies
     from nameko.testing.utils import get_container
 
-    from cis_runtime import config
-    from cis_runtime.edge import remote_errors  # noqa: F401
-    from cis_runtime.edge.launch import reliable_queues, service_class
-    from cis_runtime.topology import declare, external_queues
+    from cis_runtime.edge.launch import service_class
 
-    runners = []
-
-    def start(*services: str):
-        runner = ServiceRunner(config.nameko_config(services[0]))
-        with Connection(config.amqp_uri()) as connection:
-            for service in services:
-                if service in config.SERVICES_WITH_DATABASE:
-                    service_db(service)
-                declare(connection.default_channel, reliable_queues(service_class(service)))
-                runner.add_service(service_class(service))
-            declare(connection.default_channel, external_queues())
+    def with_billing_ledger(runner, services):
         if "collections" in services and "billing" in services:
             replace_dependencies(get_container(runner, service_class("collections")), billing=_LedgerPort())
         elif "collections" in services:
             runner.add_service(FakeBilling)
-        runner.start()
-        runners.append(runner)
-        return runner
 
-    yield start
-    for runner in runners:
-        runner.stop()
+    return lambda *services: running_services(*services, before_start=with_billing_ledger)
