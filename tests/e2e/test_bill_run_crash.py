@@ -45,7 +45,8 @@ def seed_accounts_meters_and_reads(api):
     with ThreadPoolExecutor(8) as pool:
         list(pool.map(install, range(ACCOUNTS)))
     read_at = datetime(2026, 7, 31, 23, 0, tzinfo=PACIFIC).isoformat()
-    reads = [{"meter_serial": f"KM{n:07d}", "read_at": read_at, "value": f"{100 + n % 40}.00", "unit": "HCF"}
+    # 1 to 40 HCF used since the install read of 100: none is zero (a month without use is held for review)
+    reads = [{"meter_serial": f"KM{n:07d}", "read_at": read_at, "value": f"{101 + n % 40}.00", "unit": "HCF"}
              for n in range(ACCOUNTS)]
     publish_batches(config.amqp_uri(), [batch_envelope(f"crash-{i}", reads[i:i + 500]) for i in range(0, ACCOUNTS, 500)])
     wait_for(lambda: query("metering", "select count(*) from register_reads where read_at = :t", t=read_at)[0][0]

@@ -161,3 +161,21 @@ def test_register_reads_of_unknown_meters_or_from_before_the_installation_are_st
         (Decimal("2642.50"), Decimal("2642.50"))]
     assert rows("select read_count, stored_count, held_count from ami_batches where batch_id = 'B-ODD'") == [
         (4, 1, 3)]
+
+
+def test_monthly_register_reads_in_one_batch_are_consecutive_readings_not_a_daily_grid_with_gaps(
+        running_services, rpc, publish):
+    """A register read is cumulative: two month-end reads 28 days apart in one batch open no gap exception
+    (held, they would hold the account from billing every month) and bill the month between."""
+    running_services("metering")
+    rpc.metering.set_business_date("2026-03-02")
+    publish(OPENED, dict(get(OPENED).examples()[0], account_id="A20", connection_id="SC20",
+                         customer_class="residential", opened_on="2026-01-01"), producer_name="accounts")
+    wait_for(lambda: rows("select 1 from service_accounts where account_id = 'A20'"), message="account known")
+    rpc.metering.register_meter({"serial": SERIAL, "size": "5/8"})
+    rpc.metering.install_meter({"serial": SERIAL, "connection_id": "SC20", "installed_on": INSTALLED_ON.isoformat(),
+                                "initial_read": str(FIRST_READ)})
+    send(publish, "B-MONTHLY", (date(2026, 2, 1), "2637.00"), (date(2026, 3, 1), "2651.00"))
+    assert open_exceptions() == []
+    [determinant] = february(rpc)["determinants"]
+    assert Decimal(determinant["consumption"]) == Decimal("14.00")

@@ -286,8 +286,8 @@ def boundary_findings(block: dict, previous: StoredRead | None, limits: VeeThres
     (an install or manual read weeks earlier is no gap). That the register did not go backwards since is
     checked by validate_block with the reading as the block's `reference` (the spike limit would need the
     interval, so it is not applied)."""
-    if previous is None:
-        return []
+    if previous is None or block.get("register_reads"):
+        return []  # register reads are cumulative: days between two of them are no missing data
     first = next((i for i, value in enumerate(block["values"]) if value is not None), None)
     if first is None:
         return []

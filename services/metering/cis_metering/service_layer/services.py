@@ -214,6 +214,9 @@ def ingest_ami_batch(uow, message_id: str, batch: dict, limits: VeeThresholds = 
             accepted.append(read)
     rounds, conflicting = register_read_rounds(accepted)
     held += [(accepted[index], ("conflicting_duplicate", reason)) for index, reason in conflicting]
+    # Every month's partition before the first round writes: creating one later, from another connection,
+    # would wait on this transaction's own lock on register_reads.
+    repository.ensure_partitions(uow.session.get_bind(), [read["read_at"] for read in accepted])
     repository.insert_read_exceptions(uow.session, batch_id, held)
     stored, raised = 0, 0
     for blocks in rounds:
@@ -234,9 +237,13 @@ def register_read_rounds(reads: list[dict]) -> tuple[list[list[dict]], list[tupl
     it is checked against the readings before it in the batch, not only against those stored earlier.
     Each block is in the read's own unit (one in another unit than the register's is held, unit_mismatch)."""
     spacing = _spacing_by_meter(reads)
-    blocks, conflicting = blocks_from_readings([
-        Reading(index, read["meter_serial"], "main", read["read_at"], format(read["value"], "f"), read["unit"],
-                spacing[read["meter_serial"]]) for index, read in enumerate(reads)])
+    blocks, conflicting = [], []
+    for segment in _segments(reads, spacing):
+        segment_blocks, segment_conflicts = blocks_from_readings([
+            Reading(index, read["meter_serial"], "main", read["read_at"], format(read["value"], "f"), read["unit"],
+                    spacing[read["meter_serial"]]) for index, read in segment])
+        blocks += [{**block, "register_reads": True} for block in segment_blocks]
+        conflicting += segment_conflicts
     rounds, seen = [], {}
     for block in blocks:  # in time order within each meter register
         series = (block["meter_serial"], block["register"])
@@ -246,6 +253,28 @@ def register_read_rounds(reads: list[dict]) -> tuple[list[list[dict]], list[tupl
         rounds[position].append(block)
     return rounds, [(index, f"conflicts with another read in the batch: {reason.split(': ', 1)[-1]}")
                     for index, reason in conflicting]
+
+
+def _segments(reads: list[dict], spacing: dict[str, int]) -> list[list[tuple[int, dict]]]:
+    """The reads cut where a meter's next read is more than its spacing after the one before: a register
+    read is cumulative, so monthly reads in one batch are consecutive readings, not a daily grid with
+    its days missing (which would be a gap exception on every monthly read). Segment k of every meter
+    together, in time order."""
+    by_meter: dict[str, list[tuple[int, dict]]] = {}
+    for index, read in enumerate(reads):
+        by_meter.setdefault(read["meter_serial"], []).append((index, read))
+    segments: list[list[tuple[int, dict]]] = []
+    for serial, indexed in by_meter.items():
+        indexed.sort(key=lambda pair: pair[1]["read_at"])
+        number, previous_at = 0, None
+        for index, read in indexed:
+            if previous_at is not None and (read["read_at"] - previous_at).total_seconds() > spacing[serial]:
+                number += 1
+            previous_at = read["read_at"]
+            while len(segments) <= number:
+                segments.append([])
+            segments[number].append((index, read))
+    return segments
 
 
 def _spacing_by_meter(reads: list[dict]) -> dict[str, int]:
