@@ -315,6 +315,10 @@ def usage_view(seen: dict, validated: list, before: StoredRead | None) -> dict:
     reading is compared with the meter's own history. A held reading is never a reference."""
     if before is None or seen["interval_start"] <= before.read_at or _spans_a_day(seen):
         return seen
+    if seen["interval_start"] - before.read_at <= timedelta(days=1):
+        # the next daily read: one day's whole-HCF use against the average flagged every ordinary busy day
+        # (the spike limit and the consumption ceiling still judge it); a reading after a silence is compared
+        return seen
     return dict(seen, values=validated, since=before)
 
 

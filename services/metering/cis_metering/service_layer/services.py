@@ -101,11 +101,13 @@ def exchange_meter(uow, request: dict) -> dict:
 
 
 def _store_exchange_read(uow, meter, at, value, source: str) -> None:
-    stored = uow.session.get(RegisterRead, (meter.serial, "main", at), with_for_update=True)
-    if stored is None:
-        uow.session.add(RegisterRead(meter_serial=meter.serial, register="main", read_at=at, value=value,
-                                     validated_value=value, quality="actual", unit=meter.unit, source=source))
-    elif stored.value != value:
+    """The exchange's reading at `at`, unless the head-end's reading of that instant is stored (perhaps by a
+    batch committing at this very moment: hence insert-or-nothing, then compare)."""
+    uow.session.execute(insert(RegisterRead).values(
+        meter_serial=meter.serial, register="main", read_at=at, value=value, validated_value=value,
+        quality="actual", unit=meter.unit, source=source).on_conflict_do_nothing())
+    stored = uow.session.get(RegisterRead, (meter.serial, "main", at), with_for_update=True, populate_existing=True)
+    if stored.value != value:
         raise Conflict(f"meter {meter.serial} already has a reading of {stored.value} at {at.isoformat()}")
 
 
