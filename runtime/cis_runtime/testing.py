@@ -66,6 +66,9 @@ def pytest_configure(config):
 def pytest_unconfigure(config):
     if not _run.get("owner"):
         return
+    if os.environ.get("CIS_TEST_KEEP"):  # look at what a run left: databases t<run id>_*, the vhost
+        print(f"\nkept: databases {os.environ['CIS_DB_PREFIX']}*, vhost {_run.get('vhost')}")
+        return
     from cis_runtime import config as cis_config, db
 
     for service in cis_config.SERVICES_WITH_DATABASE:

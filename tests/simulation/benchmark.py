@@ -1,6 +1,6 @@
 """The district simulation at size: prints the time of each phase (seeding, reads, bill runs, daily
 runs, checks, ...) and the report. Target: 100,000 accounts. Runs in a vhost and databases of its
-own, dropped at the end (CIS_SIM_KEEP=1 keeps the databases).
+own, dropped at the end (CIS_TEST_KEEP=1 keeps the databases).
 
     .venv/bin/python tests/simulation/benchmark.py 100000 [--days 396] [--seed 20260701]
 

@@ -148,7 +148,7 @@ class Harness:
             for engine in self.engines.values():
                 engine.dispose()
             self.smtp.stop()
-            if not os.environ.get("CIS_SIM_KEEP"):
+            if not os.environ.get("CIS_TEST_KEEP"):
                 drop_isolated(self.owned)
 
     @property

@@ -240,14 +240,19 @@ class Checker:
         self.pending_true_ups = pending
 
     def periods_apart(self, account) -> str:
-        """The first bill whose usage differs from what was measured over its period."""
+        """The first bill whose usage differs from what was measured over its period, or the first days
+        of service no bill covers."""
         rows = self.h.query("billing", f"""
             select b.bill_id, b.period_start, b.period_end,
                    coalesce(sum(case when l.unit = 'acre_feet' then l.quantity * {ACRE_FOOT_HCF} else l.quantity end)
                             filter (where l.rule in {USAGE_RULES}), 0)
             from bills b left join bill_lines l using (bill_id) where b.account_id = :a
             group by 1, 2, 3 order by 2""", a=account.account_id)
+        covered_to = account.opened_on
         for bill_id, start, end, billed in rows:
+            if start > covered_to:
+                return f"no bill for {covered_to}..{start - timedelta(days=1)}"
+            covered_to = end + timedelta(days=1)
             begin = max(start, account.opened_on)
             finish = end + timedelta(days=1)
             if account.closed_on is not None and account.closed_on < end:

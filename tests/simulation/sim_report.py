@@ -38,7 +38,7 @@ def run_district(accounts: int, days: int, seed: int, work_dir: Path | None = No
                 sim.report_text = report(sim)
             except Exception as error:  # the report must not hide the failure that stopped the run
                 sim.report_text = f"(no report: {error!r})"
-        if os.environ.get("CIS_SIM_KEEP"):
+        if os.environ.get("CIS_TEST_KEEP"):
             log(f"kept: databases {os.environ.get('CIS_DB_PREFIX')}*, logs and mail drop under {work_dir}")
         harness.stop()
 

@@ -253,3 +253,17 @@ def test_use_well_above_the_meters_usual_daily_use_is_high_and_well_below_is_low
     assert low.rule == "low_use" and low.details["days"] == "14.00"
     assert check_usage(block(["100.0", "100.6"], seconds=86400), OPEN, None, history) == []  # ordinary
     assert usage_checks_needed(block(["100.0", "100.2", "100.4"]), OPEN) is None  # nothing to look up
+
+
+def test_a_whole_hcf_register_moving_one_step_in_a_day_is_not_high_use_but_several_steps_are():
+    """A register read in whole HCF shows one more unit than was used whenever the unit was nearly done at
+    the start: a low user's daily read moving by one is ordinary, not "3 x usual" (the simulation made
+    39 worklist items per account a year of it). Several units in a day still are high."""
+    history = StoredRead(START - timedelta(days=90), Decimal("4626"))  # 30 HCF in 90 days: 0.33 a day
+    assert check_usage(block(["4656", "4657"], seconds=86400), OPEN, None, history) == []
+    [high] = check_usage(block(["4656", "4659"], seconds=86400), OPEN, None, history)
+    assert high.rule == "high_use"
+    # a register in tenths is judged to the tenth: 1.2 HCF in a day is high against 0.33 a day
+    [tenths] = check_usage(block(["465.6", "466.8"], seconds=86400), OPEN, None,
+                           StoredRead(START - timedelta(days=90), Decimal("435.6")))
+    assert tenths.rule == "high_use"

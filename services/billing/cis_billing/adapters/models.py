@@ -58,6 +58,8 @@ class BillRun(Base):
     period_end: Mapped[date] = mapped_column(sa.Date)
     issued_on: Mapped[date] = mapped_column(sa.Date)  # the business date the run was started
     status: Mapped[str] = mapped_column(sa.Text)
+    # the business date its exceptions were last tried again (the issue date of the bills that retry issued)
+    retried_on: Mapped[date | None] = mapped_column(sa.Date, nullable=True)
 
 
 class BillRunAccount(Base):

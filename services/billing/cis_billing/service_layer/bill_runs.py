@@ -12,7 +12,7 @@ writes goes in one statement per table (`cis_runtime.bulk`), never one per row.
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Callable
 
@@ -41,6 +41,9 @@ METERING_BATCH = 5000  # accounts per metering.billing_determinants call (the fi
 CHUNK = int(config.env("CIS_BILL_RUN_CHUNK", "500"))
 CHUNKS_IN_FLIGHT = int(config.env("CIS_BILL_RUN_CHUNKS_IN_FLIGHT", "4"))
 RUNS, RUN_ACCOUNTS = BillRun.__table__, BillRunAccount.__table__
+# How long after a run's period its exceptions are still tried again each business day; after that
+# an account still not billable is a case for staff (a run's exceptions stay listed on the run).
+RETRY_FOR = timedelta(days=int(config.env("CIS_BILL_RUN_RETRY_DAYS", "120")))
 
 DeterminantsFetcher = Callable[[dict], dict]  # metering.billing_determinants
 
@@ -87,6 +90,7 @@ def get_bill_run(uow, run_id: str) -> dict:
 def execute_due_bill_runs(uow_factory, fetch_determinants: DeterminantsFetcher) -> None:
     """Carry every pending or running run forward; a run another worker holds is left to it."""
     with uow_factory() as uow:
+        retry_exceptions(uow)
         run_ids = uow.session.scalars(sa.select(BillRun.run_id).where(
             BillRun.status.in_(("pending", "running"))).order_by(BillRun.run_id)).all()
     for run_id in run_ids:
@@ -102,7 +106,8 @@ def execute_bill_run(uow_factory, run_id: str, fetch_determinants: DeterminantsF
             return
         if stored.status == "pending":
             _fix_accounts(uow, stored)
-        run = RunPeriod(stored.run_id, stored.cycle, stored.period_start, stored.period_end, stored.issued_on)
+        run = RunPeriod(stored.run_id, stored.cycle, stored.period_start, stored.period_end,
+                        stored.retried_on or stored.issued_on)
         tariffs = RunTariffs(stored_tariffs(uow), Period(run.period_start, run.period_end))
         uow.commit()
 
@@ -138,6 +143,32 @@ def execute_bill_run(uow_factory, run_id: str, fetch_determinants: DeterminantsF
         uow.session.execute(sa.update(RUNS).where(RUNS.c.run_id == run_id).values(status="completed"))
         uow.commit()
     log.info("bill run %s completed", run_id)
+
+
+def retry_exceptions(uow) -> list[str]:
+    """Once a business day, a completed run's exceptions are tried again: an account metering held
+    (an unresolved read exception) or could not measure is billed for the run's period as soon as
+    its reads are resolved, on the day of the retry, instead of never. Returns the runs retried.
+
+    Retrying is the run's normal path: the accounts' outcome is cleared and the run is running
+    again, so a crash mid-retry is recovered like any run, and the database still refuses a second
+    bill for an account and period."""
+    today = uow.today()
+    run_ids = uow.session.scalars(
+        sa.select(BillRun.run_id).where(
+            BillRun.status == "completed", sa.func.coalesce(BillRun.retried_on, BillRun.issued_on) < today,
+            BillRun.period_end >= today - RETRY_FOR,
+            sa.exists().where(BillRunAccount.run_id == BillRun.run_id, BillRunAccount.outcome == "exception"))
+        .order_by(BillRun.run_id).with_for_update(skip_locked=True)).all()
+    if not run_ids:
+        return []
+    uow.session.execute(sa.update(RUN_ACCOUNTS).where(RUN_ACCOUNTS.c.run_id.in_(run_ids),
+                                                      RUN_ACCOUNTS.c.outcome == "exception")
+                        .values(outcome=None, reason=None))
+    uow.session.execute(sa.update(RUNS).where(RUNS.c.run_id.in_(run_ids)).values(status="running", retried_on=today))
+    uow.commit()
+    log.info("bill runs %s: exceptions tried again", ", ".join(run_ids))
+    return list(run_ids)
 
 
 @dataclass(frozen=True)

@@ -406,7 +406,7 @@ def check_usage(block: dict, meter: MeterFacts, reference: StoredRead | None, hi
             units = UNITS_PER_HCF[block["unit"]]
             usual = (first - history_from.value) / units / history_days
             now = (last - first) / units / days
-            finding = _high_or_low(now, usual, days, limits)
+            finding = _high_or_low(now, usual, days, _resolution(first, last) / units, limits)
             if finding:
                 rule, reason = finding
                 findings.append(Finding(rule, last_index, reason, {
@@ -446,8 +446,20 @@ def used_after_closing(closed_at: datetime, at_closing: StoredRead, reading: Sto
                     "reading_at_closing_taken": at_closing.read_at.isoformat(), "reading": str(reading.value)})
 
 
-def _high_or_low(now: Decimal, usual: Decimal, days: Decimal, limits: VeeThresholds) -> tuple[str, str] | None:
-    if now >= limits.high_use_floor_hcf_per_day and now > usual * limits.high_use_factor:
+def _resolution(*readings: Decimal) -> Decimal:
+    """The register's step as the readings show it (whole units, tenths, ...): the finest decimal place
+    either reading uses. Two readings that happen to be whole on a finer register read as whole units."""
+    places = max(max(-reading.normalize().as_tuple().exponent, 0) for reading in readings)
+    return Decimal(1).scaleb(-places)
+
+
+def _high_or_low(now: Decimal, usual: Decimal, days: Decimal, resolution_hcf: Decimal,
+                 limits: VeeThresholds) -> tuple[str, str] | None:
+    # A register can show one step more than was used over a span (the step was nearly complete at its
+    # start): use is high only beyond that. Without it, every day a whole-HCF register of a low user
+    # moved by one was "3 x usual" (the district simulation: 39 worklist items per account a year).
+    beyond_resolution = now - resolution_hcf / days
+    if now >= limits.high_use_floor_hcf_per_day and beyond_resolution > usual * limits.high_use_factor:
         return "high_use", (f"{now:.4f} HCF/day is more than {limits.high_use_factor} x the meter's usual "
                             f"{usual:.4f} HCF/day")
     if (days >= limits.low_use_min_days and usual >= limits.low_use_min_history_hcf_per_day
