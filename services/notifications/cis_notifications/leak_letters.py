@@ -88,5 +88,6 @@ def send_leak_letter(uow, mailer, source_message_id: str, payload: dict) -> None
 def _written_recently(uow, account_id: str, kind: str, source_message_id: str) -> bool:
     since = datetime.now(timezone.utc) - timedelta(days=LETTER_INTERVAL_DAYS)
     return uow.session.scalar(sa.select(sa.func.count()).select_from(Delivery).where(
-        Delivery.account_id == account_id, Delivery.kind == kind, Delivery.status == "sent",
+        Delivery.account_id == account_id, Delivery.kind == kind,
+        Delivery.status.in_(("sent", "pending")),
         Delivery.sent_at >= since, Delivery.source_message_id != source_message_id)) > 0

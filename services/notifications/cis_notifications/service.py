@@ -7,6 +7,7 @@ from cis_contracts.registry import get as contract
 from cis_notifications import leak_letters
 from cis_notifications.adapters.mail_house import FileDropMailHouse
 from cis_notifications.adapters.mailer import SmtpMailer
+from cis_notifications.send_relay_runner import SendRelay
 from cis_notifications.service_layer import bills, past_due, services
 from cis_runtime.edge.clock_rpc import BusinessClockRpc
 from cis_runtime.edge.consumers import reliable_handler
@@ -26,6 +27,7 @@ class Service(BusinessClockRpc):
     name = "notifications"
     db = Database()
     outbox = RelayDependency()
+    send_relay = SendRelay()  # emails leave after commit (service_layer/send_relay.py)
 
     @reliable_handler(ACCOUNT_OPENED)
     def on_account_opened(self, envelope, payload):
@@ -89,14 +91,16 @@ class Service(BusinessClockRpc):
                      lambda uow, mailer: leak_letters.send_leak_letter(uow, mailer, envelope["message_id"], payload))
 
     def _notify(self, envelope, message_name, consumer, send):
-        """Send in one unit of work; a relay failure is recorded apart and re-raised, so the
-        reliable handler retries it (and finally dead-letters it) instead of losing the notice."""
+        """Decide in one unit of work: an email is recorded pending and sent after the commit by the send
+        relay (woken here). A print failure is recorded apart and re-raised, so the reliable handler retries
+        it (and finally dead-letters it) instead of losing the notice."""
         try:
             with self.db() as uow:
                 if not uow.first_delivery(envelope["message_id"], consumer, message_name):
                     return
                 send(uow, SmtpMailer.from_config())
                 uow.commit()
+            self.send_relay.wake()
         except services.DeliveryFailed as failure:
             with self.db() as uow:
                 services.record_failed_delivery(uow, failure)

@@ -158,7 +158,14 @@ def test_a_past_due_notice_names_the_amount_past_due_and_the_oldest_due_date(not
     assert (delivery["kind"], delivery["status"]) == ("past_due_notice", "sent")
 
 
-def test_a_relay_refusal_is_retried_so_the_notice_is_not_lost(notifications, mail_relay, publish):
+def attempt_outcomes(delivery_kind="bill_notice") -> list[str]:
+    return [outcome for (outcome,) in query(
+        "select a.outcome from delivery_attempts a join deliveries d using (delivery_id) where d.kind = :k "
+        "and d.channel = 'email' order by a.attempt_id", k=delivery_kind)]
+
+
+def test_a_relay_refusal_is_retried_so_the_notice_is_not_lost(notifications, mail_relay, publish, monkeypatch):
+    monkeypatch.setenv("CIS_EMAIL_RETRY_SECONDS", "0.2")  # read by the send relay on every pass
     known_contact(publish)
     chose_paperless(publish)
     mail_relay.refuse_next = 1
@@ -168,18 +175,26 @@ def test_a_relay_refusal_is_retried_so_the_notice_is_not_lost(notifications, mai
                           message="delivery marked sent")
     assert delivery["kind"] == "bill_notice"
     assert len(mail_relay.messages) == 1
+    assert attempt_outcomes() == ["sending", "transient", "sending", "sent"]  # every attempt kept
 
 
-def test_a_notice_the_relay_keeps_refusing_is_dead_lettered_and_shown_as_failed(notifications, mail_relay, publish):
+def test_a_notice_the_relay_keeps_refusing_is_given_up_and_shown_as_failed_with_every_attempt(
+        notifications, mail_relay, publish, monkeypatch):
+    monkeypatch.setenv("CIS_EMAIL_RETRY_SECONDS", "0.1")
+    monkeypatch.setenv("CIS_EMAIL_MAX_ATTEMPTS", "3")
     known_contact(publish)
     chose_paperless(publish)
     mail_relay.refuse_next = 1000
-    envelope = publish(BILL_ISSUED, bill_issued())
-    [(headers, body)] = wait_for(lambda: dead_letters("notifications.on_bill_issued"), message="dead letter")
-    assert body["message_id"] == envelope["message_id"]
-    assert "451" in headers["x-cis-error"]
+    publish(BILL_ISSUED, bill_issued())
+    wait_for(lambda: [d for d in deliveries(notifications) if d["status"] == "failed"], timeout=30,
+             message="given up")
     [delivery] = deliveries(notifications)
     assert (delivery["status"], delivery["recipient"]) == ("failed", "ana.reyes@example.org")
+    assert attempt_outcomes() == ["sending", "transient"] * 3 + ["gave_up"]
+    assert "451" in query("select error from deliveries")[0][0]
+    # never reported delivered; the consumer itself succeeded (the relay retries, not the broker)
+    assert query("select 1 from outbox where message_name = 'notifications.bill_delivered.v1'") == []
+    assert dead_letters("notifications.on_bill_issued") == []
 
 
 def test_the_consumers_accept_every_contract_example(notifications, mail_relay, mail_drop, publish):
@@ -302,10 +317,13 @@ def test_hsc_116916_a_tenant_notice_tells_occupants_they_may_become_customers(
 
 
 def test_gov_60373_a_relay_that_keeps_refusing_does_not_hold_up_the_mailed_letter(
-        notifications, mail_relay, mail_drop, publish):
+        notifications, mail_relay, mail_drop, publish, monkeypatch):
+    monkeypatch.setenv("CIS_EMAIL_RETRY_SECONDS", "0.1")
+    monkeypatch.setenv("CIS_EMAIL_MAX_ATTEMPTS", "2")
     known_contact(publish, account_id="A0000004")
     mail_relay.refuse_next = 1000
     publish(COLLECTION_NOTICE_REQUESTED, get(COLLECTION_NOTICE_REQUESTED).examples()[0])
-    wait_for(lambda: dead_letters("notifications.on_collection_notice_to_email"), message="email dead-lettered")
+    wait_for(lambda: query("select 1 from deliveries where channel = 'email' and status = 'failed'"), timeout=30,
+             message="email given up")
     assert [(d["channel"], d["notice_id"]) for d in dispatched()] == [("mail", "N0000007")]
     assert [r["notice_id"] for r in manifest(mail_drop)] == ["N0000007"]

@@ -14,10 +14,19 @@ class SmtpMailer:
         host, port = config.smtp_address()
         return cls(host, port, config.env("CIS_MAIL_FROM", "customer.service@water-district.example"))
 
-    def send(self, recipient: str, subject: str, body: str) -> None:
-        """Hand the message to the relay; raises smtplib.SMTPException or OSError if it is not accepted."""
+    @property
+    def domain(self) -> str:
+        """The District's mail domain, the right-hand side of every Message-ID (CIS_MAIL_DOMAIN, else the
+        sender's domain)."""
+        return config.env("CIS_MAIL_DOMAIN", self.sender.rpartition("@")[2] or "water-district.example")
+
+    def send(self, recipient: str, subject: str, body: str, message_id: str | None = None) -> None:
+        """Hand the message to the relay; raises smtplib.SMTPException or OSError if it is not accepted.
+        `message_id` (RFC 5322, with angle brackets) is the fact's stable id: the same on a resend."""
         message = EmailMessage()
         message["From"], message["To"], message["Subject"] = self.sender, recipient, subject
+        if message_id:
+            message["Message-ID"] = message_id
         message.set_content(body)
         with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
             smtp.send_message(message)

@@ -32,7 +32,8 @@ class Delivery(Base):
     __tablename__ = "deliveries"
     __table_args__ = (sa.UniqueConstraint("source_message_id", "kind", "channel", name="deliveries_one_per_source"),
                       sa.Index("deliveries_one_sent_per_bill", "reference", unique=True,
-                               postgresql_where=sa.text("kind = 'bill_notice' and status = 'sent'")))
+                               postgresql_where=sa.text("kind = 'bill_notice' and status = 'sent'")),
+                      sa.Index("deliveries_to_send", "next_attempt_at", postgresql_where=sa.text("status = 'pending'")))
     delivery_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
     account_id: Mapped[str] = mapped_column(sa.Text, index=True)
     kind: Mapped[str] = mapped_column(sa.Text)
@@ -46,6 +47,27 @@ class Delivery(Base):
     sent_at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))  # wall clock, for support staff
     business_date: Mapped[date] = mapped_column(sa.Date)  # the District's date it was mailed, posted or emailed
     reference: Mapped[str | None] = mapped_column(sa.Text)  # the bill_id, or collections' notice_id
+    # An email is recorded 'pending' in the consumer's transaction and sent after commit by the send relay
+    # (service_layer/send_relay.py): its RFC 5322 Message-ID (stable: derived from the fact), the body, what
+    # it carries (the source message, for a refused e-bill printed instead) and when the relay may try next.
+    message_id: Mapped[str | None] = mapped_column(sa.Text)
+    body: Mapped[str | None] = mapped_column(sa.Text)
+    source: Mapped[dict | None] = mapped_column(JSONB)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(sa.DateTime(timezone=True))
+
+
+class DeliveryAttempt(Base):
+    """Append-only log of every try to send a delivery (a trigger refuses updates and deletes): 'sending' is
+    written and committed before the relay talks to SMTP, then the outcome as a new row: sent, refused (for
+    good), transient (retried later), unknown (the relay stopped between send and outcome, found after a
+    restart), gave_up."""
+    __tablename__ = "delivery_attempts"
+    attempt_id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
+    delivery_id: Mapped[str] = mapped_column(sa.Text, sa.ForeignKey("deliveries.delivery_id"), index=True)
+    outcome: Mapped[str] = mapped_column(sa.Text)
+    at: Mapped[datetime] = mapped_column(sa.DateTime(timezone=True))
+    message_id: Mapped[str | None] = mapped_column(sa.Text)
+    error: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class BillDeliveryChoice(Base):

@@ -10,6 +10,7 @@ from datetime import date
 from decimal import Decimal
 from html import escape
 from string import Template
+import uuid
 
 from cis_notifications.domain.languages import NoticeLanguages
 
@@ -209,3 +210,13 @@ def printed_bill(contact: Contact, bill: dict, addressee: str, address: str) -> 
         account_id=escape(contact.account_id), bill_id=escape(bill["bill_id"]),
         period_start=_iso(bill["period_start"]), period_end=_iso(bill["period_end"]), issued_on=_iso(bill["issued_on"]),
         rows=rows, total=dollars(bill["total"]), balance_due=dollars(bill["balance_due"]), due_on=_iso(bill["due_on"]))
+
+
+MESSAGE_ID_NAMESPACE = uuid.UUID("6f1d2c7e-3b9a-5e41-9c2d-16a0c1e5b7f3")  # fixed for ever: ids must not change
+
+
+def message_id(source_message_id: str, kind: str, channel: str, domain: str) -> str:
+    """The RFC 5322 Message-ID of the email a fact produces: the same fact always gives the same id (uuid5 of
+    source message, kind and channel), so an email resent after a crash carries the id of the first one and
+    the receiving side can tell it is the same message."""
+    return f"<{uuid.uuid5(MESSAGE_ID_NAMESPACE, f'{source_message_id}/{kind}/{channel}')}@{domain}>"

@@ -6,7 +6,6 @@ reminder (service_layer/past_due.py) reaches the customer by the same rule (`del
 Also keeps what decides the way: the customer's choice (accounts.bill_delivery_changed.v1) and a closed
 account's forwarding address (accounts.account_closed.v2).
 """
-import smtplib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -14,12 +13,13 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert
 
 from cis_notifications.adapters.mail_house import MailHouse, PrintedDocument
-from cis_notifications.adapters.mailer import address_refused
+from cis_contracts.registry import get as contract
 from cis_notifications.adapters.models import AccountClosing, BillDeliveryChoice, Contact, Delivery
 from cis_notifications.domain import bills, messages
-from cis_notifications.service_layer.services import ContactUnknown, DeliveryFailed, _record
+from cis_notifications.service_layer.services import ContactUnknown, DeliveryFailed, _record, record_email
 
 BILL_DELIVERED = "notifications.bill_delivered.v1"
+BILL_ISSUED = "billing.bill_issued.v1"
 KIND = messages.BILL_NOTICE
 
 
@@ -45,20 +45,35 @@ def deliver_bill(uow, mailer, mail_house: MailHouse, source_message_id: str, bil
     """Email a paperless customer's bill; mail everyone else's, and the paperless one whose address the relay
     refuses for good (then later bills are mailed too, until the customer makes a new choice). A relay or
     print failure raises DeliveryFailed: retried, finally dead-lettered, never reported delivered."""
-    def letter(reader: messages.Contact) -> Letter:
-        return Letter(messages.bill_notice(reader, bill), f"Your water bill {bill['bill_id']}", "bill",
-                      lambda addressee, address: messages.printed_bill(reader, bill, addressee, address))
-
     delivered = deliver_by_bill_rule(uow, mailer, mail_house, source_message_id, bill["account_id"], KIND,
-                                     bill["bill_id"], letter)
+                                     bill["bill_id"], bill_letter(bill), lambda: {"message_name": BILL_ISSUED,
+                                                                                  "payload": _dumped(BILL_ISSUED, bill)})
     if delivered is not None:
         _delivered(uow, bill, delivered)
 
 
+def bill_letter(bill: dict) -> Callable[[messages.Contact], Letter]:
+    def letter(reader: messages.Contact) -> Letter:
+        return Letter(messages.bill_notice(reader, bill), f"Your water bill {bill['bill_id']}", "bill",
+                      lambda addressee, address: messages.printed_bill(reader, bill, addressee, address))
+    return letter
+
+
+def _dumped(message_name: str, payload: dict) -> dict:
+    return contract(message_name).schema().dump(payload)
+
+
+def loaded_source(source: dict) -> dict:
+    return contract(source["message_name"]).schema().load(source["payload"])
+
+
 def deliver_by_bill_rule(uow, mailer, mail_house: MailHouse, source_message_id: str, account_id: str, kind: str,
-                         reference: str, compose: Callable[[messages.Contact], Letter]) -> Delivered | None:
+                         reference: str, compose: Callable[[messages.Contact], Letter],
+                         source: Callable[[], dict] | None = None) -> Delivered | None:
     """Deliver the document `reference` (a bill or notice id) once, by the customer's choice (domain/bills.py):
-    None when it was delivered already, whatever message carried it before."""
+    None when it was delivered already, whatever message carried it before, or when it is to be emailed (then
+    the send relay reports it after the relay took it: `email_sent`, or prints it if refused: `email_refused`).
+    `source` gives {"message_name", "payload"} (the message carrying it), kept with a pending email for that."""
     # The account's contact is locked first, so the same document carried by two messages at once is
     # delivered by one of them; the other then sees it delivered.
     contact = uow.session.get(Contact, account_id, with_for_update=True)
@@ -69,29 +84,42 @@ def deliver_by_bill_rule(uow, mailer, mail_house: MailHouse, source_message_id: 
     letter = compose(_reader(contact))
     choice = uow.session.get(BillDeliveryChoice, account_id, with_for_update=True)
     if bills.bill_channel(_domain_choice(choice)) == bills.EMAIL:
-        emailed = _emailed(uow, mailer, source_message_id, kind, reference, letter, contact, choice)
-        if emailed is not None:
-            return emailed
+        _emailed(uow, mailer, source_message_id, kind, reference, letter, contact, choice, source)
+        return None
     return _mailed(uow, mail_house, source_message_id, kind, reference, letter, contact)
 
 
 def _emailed(uow, mailer, source_message_id: str, kind: str, reference: str, letter: Letter, contact: Contact,
-             choice: BillDeliveryChoice) -> Delivered | None:
-    """The email to the address of the choice; None when the relay refused the address for good, which is then
-    marked not working and the refusal recorded."""
+             choice: BillDeliveryChoice, source: Callable[[], dict] | None) -> None:
+    """The email to the address of the choice, recorded pending for the send relay."""
     delivery = {"account_id": contact.account_id, "kind": kind, "channel": "email", "source_message_id":
                 source_message_id, "recipient": choice.email, "subject": letter.email.subject, "reference": reference}
-    try:
-        mailer.send(choice.email, letter.email.subject, letter.email.body)
-    except (smtplib.SMTPException, OSError) as exc:
-        error = f"{type(exc).__name__}: {exc}"
-        if not address_refused(exc):
-            raise DeliveryFailed(delivery, error) from exc
+    record_email(uow, mailer, delivery, letter.email, source() if source else None)
+
+
+def email_sent(uow, delivery: Delivery) -> None:
+    """The relay took the e-bill: reported delivered by email (the business date it was accepted)."""
+    if delivery.kind == KIND:
+        contact = uow.session.get(Contact, delivery.account_id)
+        _delivered(uow, {"bill_id": delivery.reference, "account_id": delivery.account_id},
+                   Delivered("email", contact.customer_name, delivery.recipient, None))
+
+
+def email_refused(uow, mail_house: MailHouse, delivery: Delivery, error: str,
+                  compose: Callable[[messages.Contact], Letter]) -> None:
+    """The relay refused the address for good: marked not working (later bills are mailed until the customer
+    chooses again) and the document printed for the mail house instead, a bill reported delivered by mail.
+    Raises DeliveryFailed when the drop cannot be written (the relay tries the printing again later)."""
+    contact = uow.session.get(Contact, delivery.account_id, with_for_update=True)
+    choice = uow.session.get(BillDeliveryChoice, delivery.account_id, with_for_update=True)
+    if choice is not None and choice.email == delivery.recipient and choice.email_refused_on is None:
         choice.email_refused_on, choice.email_refused_error = uow.today(), error
-        _record(uow, {**delivery, "status": "failed", "error": error})
-        return None
-    _record(uow, {**delivery, "status": "sent", "error": None})
-    return Delivered("email", contact.customer_name, choice.email, None)
+    if _already_delivered(uow, delivery.kind, delivery.reference):
+        return
+    delivered = _mailed(uow, mail_house, delivery.source_message_id, delivery.kind, delivery.reference,
+                        compose(_reader(contact)), contact)
+    if delivery.kind == KIND:
+        _delivered(uow, {"bill_id": delivery.reference, "account_id": delivery.account_id}, delivered)
 
 
 def _mailed(uow, mail_house: MailHouse, source_message_id: str, kind: str, reference: str, letter: Letter,
@@ -127,7 +155,8 @@ def _delivered(uow, bill: dict, delivered: Delivered) -> None:
 
 def _already_delivered(uow, kind: str, reference: str) -> bool:
     return uow.session.scalar(sa.select(sa.func.count()).select_from(Delivery).where(
-        Delivery.reference == reference, Delivery.kind == kind, Delivery.status == "sent")) > 0
+        Delivery.reference == reference, Delivery.kind == kind,
+        Delivery.status.in_(("sent", "pending")))) > 0  # pending: an email the send relay has yet to send
 
 
 def _domain_choice(row: BillDeliveryChoice | None) -> bills.DeliveryChoice | None:

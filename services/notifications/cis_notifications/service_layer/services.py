@@ -1,6 +1,5 @@
 """Notifications use cases: keep the contact directory, send each notice once, record every delivery
 (bills: service_layer/bills.py; past-due reminders: service_layer/past_due.py)."""
-import smtplib
 from datetime import datetime, timezone
 
 import sqlalchemy as sa
@@ -12,7 +11,7 @@ from cis_notifications.adapters.notice_texts import notice_languages
 from cis_notifications.domain.messages import Email, next_identifier
 from cis_notifications.domain import messages
 
-DONE = ("sent", "no_address")  # statuses after which a notice is never attempted again
+DONE = ("sent", "no_address", "pending")  # statuses after which a consumer never records the notice again
 NOTICE_DISPATCHED = "notifications.notice_dispatched.v1"
 # Addressed to the customer, so also emailed when there is an address; the Occupant copy and the
 # tenant notice are for the people living at the service address, on paper only.
@@ -63,13 +62,20 @@ def print_collection_notice(uow, mail_house: MailHouse, source_message_id: str, 
 
 def email_collection_notice(uow, mailer, source_message_id: str, notice: dict) -> None:
     """The customer's own notices are also emailed (a courtesy copy: the law counts the mailed one). Sent
-    by a consumer of its own, so a relay that keeps refusing never holds up the letter."""
+    by a consumer of its own, so a relay that keeps refusing never holds up the letter. Recorded pending here;
+    the send relay sends it after commit and reports it dispatched (email_sent) once the relay took it."""
     if notice["kind"] not in EMAILED_TOO:
         return
-    if _deliver(uow, mailer, notice["kind"], source_message_id, notice["account_id"],
-                lambda contact: messages.collection_notice(contact, notice, notice_languages()), notice["notice_id"]):
-        contact = _contact(uow, notice["account_id"])
-        _dispatched(uow, notice, "email", uow.today(), contact.name, contact.email, None)
+    _deliver(uow, mailer, notice["kind"], source_message_id, notice["account_id"],
+             lambda contact: messages.collection_notice(contact, notice, notice_languages()), notice["notice_id"])
+
+
+def email_sent(uow, delivery) -> None:
+    """After the relay took a collections notice's email: notifications.notice_dispatched.v1, as before."""
+    if delivery.kind in EMAILED_TOO:
+        contact = _contact(uow, delivery.account_id)
+        _dispatched(uow, {"notice_id": delivery.reference, "account_id": delivery.account_id, "kind": delivery.kind},
+                    "email", uow.today(), contact.name, contact.email, None)
 
 
 def _dispatched(uow, notice: dict, channel: str, day, addressee: str, address: str, document: str | None) -> None:
@@ -88,11 +94,12 @@ def _contact(uow, account_id: str) -> messages.Contact:
 
 def _deliver(uow, mailer, kind: str, source_message_id: str, account_id: str, compose,
              reference: str | None = None) -> bool:
-    """Email the notice unless this source event already produced one, and record the outcome;
-    True when it was sent now. `reference` is the bill or notice it carries.
+    """Record the email to send unless this source event already produced one; True when it was recorded
+    now. `reference` is the bill or notice it carries; `mailer` only names the Message-ID's domain.
 
-    The email goes out before the commit: if the commit then failed, a retry would send it again
-    (at least once, never lost).
+    Nothing is sent here: the delivery is committed 'pending' with its stable Message-ID and the send relay
+    (service_layer/send_relay.py) sends it after the commit, so a crash or a lost database can no longer
+    leave an email sent that the District's records do not show (issue 16).
     """
     if _previous_status(uow, source_message_id, kind, "email") in DONE:
         return False
@@ -104,12 +111,16 @@ def _deliver(uow, mailer, kind: str, source_message_id: str, account_id: str, co
     if not contact.email:
         _record(uow, {**delivery, "status": "no_address", "error": None})
         return False
-    try:
-        mailer.send(contact.email, email.subject, email.body)
-    except (smtplib.SMTPException, OSError) as exc:
-        raise DeliveryFailed(delivery, f"{type(exc).__name__}: {exc}") from exc
-    _record(uow, {**delivery, "status": "sent", "error": None})
+    record_email(uow, mailer, delivery, email)
     return True
+
+
+def record_email(uow, mailer, delivery: dict, email: Email, source: dict | None = None) -> None:
+    """The email as 'pending', due at once, with its Message-ID derived from the fact."""
+    _record(uow, {**delivery, "status": "pending", "error": None, "body": email.body, "source": source,
+                  "message_id": messages.message_id(delivery["source_message_id"], delivery["kind"], "email",
+                                                    mailer.domain),
+                  "next_attempt_at": datetime.now(timezone.utc)})
 
 
 def record_failed_delivery(uow, failure: DeliveryFailed) -> None:
@@ -125,14 +136,16 @@ def _previous_status(uow, source_message_id: str, kind: str, channel: str) -> st
 def _record(uow, delivery: dict) -> None:
     """Insert or update the delivery of (source event, kind, channel), dated with today's business date (what
     staff read and the law counts) and the wall clock (for support staff)."""
-    values = {"reference": None, "document": None, **delivery, "sent_at": datetime.now(timezone.utc),
+    values = {"reference": None, "document": None, "message_id": None, "body": None, "source": None,
+              "next_attempt_at": None, **delivery, "sent_at": datetime.now(timezone.utc),
               "business_date": uow.today(),
               "delivery_id": next_identifier("D", uow.session.execute(ids.next_value()).scalar())}
     statement = insert(Delivery).values(**values)
     uow.session.execute(statement.on_conflict_do_update(
         constraint="deliveries_one_per_source",
         set_={k: statement.excluded[k] for k in ("recipient", "subject", "status", "error", "sent_at", "business_date",
-                                                 "reference", "document")}))
+                                                 "reference", "document", "message_id", "body", "source",
+                                                 "next_attempt_at")}))
 
 
 def list_deliveries(uow, account_id: str) -> dict:
