@@ -223,14 +223,16 @@ class Harness:
             return db.execute(sa.text(sql), params).all()
 
     def _progress(self) -> tuple:
-        """Outbox rows unsent and the count of outbox and inbox rows, in every database."""
+        """Outbox rows unsent and emails not yet sent, and the count of outbox and inbox rows, in every database."""
         unsent, rows = 0, []
         for service in SERVICES_WITH_DATABASE:
             [(u, o, i)] = self.query(service, "select (select count(*) from outbox where sent_at is null), "
                                               "(select count(*) from outbox), (select count(*) from inbox)")
             unsent += u
             rows += [o, i]
-        return unsent, tuple(rows)
+        # an email is recorded in the consumer's transaction and sent after it by notifications' relay
+        [(pending,)] = self.query("notifications", "select count(*) from deliveries where status = 'pending'")
+        return unsent + pending, tuple(rows)
 
     def drain(self, timeout: float = 120, settle: float = 0.15) -> float:
         """Wait until nothing is queued, every outbox row is published, and two looks `settle`
@@ -244,7 +246,7 @@ class Harness:
                 return time.monotonic() - started
             previous = rows if not queued and not unsent else None
             if time.monotonic() - started > timeout:
-                raise TimeoutError(f"not drained after {timeout}s: queued {queued}, unsent outbox rows {unsent}")
+                raise TimeoutError(f"not drained after {timeout}s: queued {queued}, unsent outbox rows and emails {unsent}")
             time.sleep(settle)
 
     def dead_letters(self) -> dict[str, int]:

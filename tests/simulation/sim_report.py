@@ -83,6 +83,8 @@ def report(sim: Simulation) -> str:
     line(f"billing estimates: {estimates}; pending true-ups at the end: {getattr(sim.checker, 'pending_true_ups', '?')}")
     line("read exceptions resolved by staff: " + (", ".join(f"{k} {n}" for k, n in sorted(sim.resolutions.items())) or "none"))
     line(f"dead letters: {h.dead_letters() or 'none'}; refused staff/customer requests: {len(sim.api_errors)}")
+    line(f"events published again after a crash killed their relay (applied once): "
+         f"{getattr(sim.checker, 'republished_after_crash', '?')}")
     for error in sim.api_errors[:5]:
         line(f"    {error[:200]}")
     line(f"events observed: {sum(sim.events.values())} "

@@ -82,6 +82,7 @@ class Simulation:
         self.resolutions = Counter()
         self.field_reads: set[str] = set()
         self.kill_days = {}
+        self.killed: set[tuple[str, date]] = set()  # (service, day) SIGKILLed
         self.notes: list[str] = []
         self.api_errors: list[str] = []
         self.checker = checker_factory(self)
@@ -248,6 +249,7 @@ class Simulation:
             return
         time.sleep(0.3)
         self.h.suite.kill(service)
+        self.killed.add((service, today))
         self.h.suite.start(service)
         self.notes.append(f"{today}: {service} SIGKILLed ({moment.replace('_', ' ')}) and restarted")
 

@@ -142,8 +142,9 @@ def test_prolonged_estimation_requests_a_meter_check_and_holds_the_next_period(r
 
     assert [e["consecutive_periods"] for e in estimates] == [1, 2, 3]
     # Each period starts where the last estimate ended: 31 and 28 days at 1 HCF a day, then March, one
-    # hour short of 31 days (clocks went forward on 8 March): 30.96 days.
-    assert [e["value"] for e in estimates] == ["121.00", "149.00", "179.96"]
+    # hour short of 31 days (clocks went forward on 8 March): 30.96 days, 179.96, shown as the whole-HCF
+    # register would show it (179: the unit not yet complete is billed with the next period, not lost).
+    assert [e["value"] for e in estimates] == ["121.00", "149.00", "179.00"]
     assert [e["prolonged_estimation_exception_id"] is not None for e in estimates] == [False, False, True]
     again = determinants(rpc, "2026-03-01", "2026-03-31", "A1")["determinants"][0]["estimates"][0]
     assert again == estimates[2]  # asked again: the same estimate, naming the same exception

@@ -13,9 +13,9 @@ the actual reads either side) shows how far off the estimate was: that differenc
 """
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from cis_metering.domain.model import Read, forward_advance, wrapped
+from cis_metering.domain.model import Read, forward_advance, register_step, wrapped
 from cis_metering.domain.worklist import interpolate
 
 ESTIMATE_PLACES = Decimal("0.01")
@@ -76,7 +76,11 @@ def estimate_end_read(last_actual: Read, period_end_at: datetime, history_start:
                  "days": str(span.quantize(ESTIMATE_PLACES))}
     if rate is None or rate < 0:
         return None
-    value = (last_actual.value + rate * days_to_end).quantize(ESTIMATE_PLACES, ROUND_HALF_UP)
+    # An estimate is a reading the register could show: in its steps, the last step not yet completed
+    # left to the next period (bills count whole units: 641.5 on a whole-HCF register billed 264 and
+    # then 258 of 264.5 + 258.5, losing a unit at every estimate).
+    step = max(register_step(last_actual.value), ESTIMATE_PLACES)
+    value = (last_actual.value + rate * days_to_end).quantize(step, ROUND_FLOOR).quantize(ESTIMATE_PLACES)
     if previous_estimate is not None:  # a register does not run backwards between two estimates
         value = max(value, last_actual.value + forward_advance(last_actual.value, previous_estimate.value,
                                                                register_digits))

@@ -108,3 +108,10 @@ def difference_modulo(value: Decimal, reference: Decimal, register_digits: int |
     if difference < -top / 2:
         return difference + top
     return difference
+
+
+def register_step(*readings: Decimal) -> Decimal:
+    """The register's step as its readings show it (whole units, tenths, ...): the finest decimal place
+    any of them uses. Readings that happen to be whole on a finer register read as whole units."""
+    places = max(max(-reading.normalize().as_tuple().exponent, 0) for reading in readings)
+    return Decimal(1).scaleb(-places)

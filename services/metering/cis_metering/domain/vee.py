@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 
 from cis_metering.domain.ceilings import UsageCeiling
-from cis_metering.domain.model import UNITS_PER_HCF
+from cis_metering.domain.model import UNITS_PER_HCF, register_step
 
 TAMPER_FLAGS = frozenset({"tamper", "magnetic_tamper", "cut_wire"})
 
@@ -406,7 +406,7 @@ def check_usage(block: dict, meter: MeterFacts, reference: StoredRead | None, hi
             units = UNITS_PER_HCF[block["unit"]]
             usual = (first - history_from.value) / units / history_days
             now = (last - first) / units / days
-            finding = _high_or_low(now, usual, days, _resolution(first, last) / units, limits)
+            finding = _high_or_low(now, usual, days, register_step(first, last) / units, limits)
             if finding:
                 rule, reason = finding
                 findings.append(Finding(rule, last_index, reason, {
@@ -444,13 +444,6 @@ def used_after_closing(closed_at: datetime, at_closing: StoredRead, reading: Sto
                    "possible unauthorized use",
                    {"closed_at": closed_at.isoformat(), "reading_at_closing": str(at_closing.value),
                     "reading_at_closing_taken": at_closing.read_at.isoformat(), "reading": str(reading.value)})
-
-
-def _resolution(*readings: Decimal) -> Decimal:
-    """The register's step as the readings show it (whole units, tenths, ...): the finest decimal place
-    either reading uses. Two readings that happen to be whole on a finer register read as whole units."""
-    places = max(max(-reading.normalize().as_tuple().exponent, 0) for reading in readings)
-    return Decimal(1).scaleb(-places)
 
 
 def _high_or_low(now: Decimal, usual: Decimal, days: Decimal, resolution_hcf: Decimal,
