@@ -88,6 +88,10 @@ def render_error(status: int, code: str, message: str, fields: dict | None = Non
                                                        fields=fields or {})
 
 
+def render_login(csrf_token: str, next_path: str = "/", message: str | None = None) -> str:
+    return _templates.get_template("login.html").render(csrf_token=csrf_token, next=next_path, message=message)
+
+
 def recent_reads(reads: list[dict]) -> list[dict]:
     """Newest first, the last RECENT_READS_SHOWN (ISO timestamps sort as text)."""
     return sorted(reads, key=lambda read: read.get("read_at") or "", reverse=True)[:RECENT_READS_SHOWN]

@@ -25,3 +25,63 @@ def gateway(running_services, monkeypatch):
         return f"http://127.0.0.1:{port}"
 
     return start
+
+
+# --- the Flask gateway (cis_gateway.web): served by werkzeug's threaded server in this process ---------
+
+
+@pytest.fixture(scope="session")
+def gateway_store():
+    """The gateway's own database, migrated once per run and dropped at the end."""
+    from cis_gateway.adapters.store import Store
+    from cis_runtime import config, db
+
+    url = config.database_url("gateway")
+    db.prepare_database("gateway", url)
+    engine = db.make_engine(url, pool_size=2)
+    yield Store(engine)
+    engine.dispose()
+    db.drop_database(url)
+
+
+@pytest.fixture
+def fresh_store(gateway_store):
+    import sqlalchemy as sa
+
+    with gateway_store.engine.begin() as connection:
+        connection.execute(sa.text("alter table audit_log disable trigger audit_log_no_change"))
+        connection.execute(sa.text("truncate staff_users, api_tokens, audit_log"))
+        connection.execute(sa.text("alter table audit_log enable trigger audit_log_no_change"))
+    return gateway_store
+
+
+@pytest.fixture
+def web_app(fresh_store, monkeypatch):
+    from cis_gateway.web import create_app
+
+    monkeypatch.setenv("CIS_RPC_TIMEOUT", RPC_TIMEOUT_SECONDS)
+    return create_app(store=fresh_store, secret_key="test-secret")
+
+
+@pytest.fixture
+def web_gateway(web_app, running_services):
+    """`web_gateway("accounts")`: those services in-process and the Flask app on a free port; returns
+    (base URL, an administrator's API token)."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    servers = []
+
+    def start(*services: str):
+        if services:
+            running_services(*services)
+        server = make_server("127.0.0.1", free_port(), web_app, threaded=True)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        token = web_app.extensions["cis_store"].create_token("tests", "administrator")
+        return f"http://127.0.0.1:{server.server_port}", token
+
+    yield start
+    for server in servers:
+        server.shutdown()
