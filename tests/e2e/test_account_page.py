@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 from cis_runtime import config
 from cis_runtime.ami_headend import batch_envelope, publish_batches
 from cis_runtime.testing import wait_for
-from e2e_support import query
+from e2e_support import on_day, query
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 WALL_CLOCK_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:")
@@ -39,11 +39,6 @@ def open_account(api, number: int, name: str, email: str | None) -> str:
     wait_for(lambda: sum(r["source"] == "ami" for r in api(
         "GET", f"/accounts/{account_id}/reads", expect=(200, 404)).get("reads", [])) == 2, message="AMI reads stored")
     return account_id
-
-
-def on_day(api, day: date) -> None:
-    api("PUT", "/business-date", {"business_date": day.isoformat()})
-    api("POST", "/collections/daily-run")
 
 
 def bill_cycle(api, period_start: str, period_end: str, accounts: list[str]) -> None:

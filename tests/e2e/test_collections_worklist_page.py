@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from cis_runtime import config
 from cis_runtime.ami_headend import batch_envelope, publish_batches
 from cis_runtime.testing import wait_for
-from e2e_support import query
+from e2e_support import on_day, query
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 
@@ -32,12 +32,6 @@ def open_account(api, number: int, name: str) -> str:
     publish_batches(config.amqp_uri(), [batch_envelope(f"worklist-{number}", [
         {"meter_serial": serial, "read_at": read_at, "value": "112.00", "unit": "HCF"}])])
     return account["account_id"]
-
-
-def on_day(api, day: date) -> None:
-    """Every service's clock to `day`, and collections' daily run for it (once per date, whoever starts it)."""
-    api("PUT", "/business-date", {"business_date": day.isoformat()})
-    api("POST", "/collections/daily-run")
 
 
 def test_collections_worklist_page_shows_what_is_due_why_and_what_blocks_it(api, browser, suite):
