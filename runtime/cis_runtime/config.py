@@ -9,8 +9,11 @@ CIS_GATEWAY_BIND / CIS_GATEWAY_PORT  where the gateway listens (127.0.0.1:8000)
 """
 import os
 
-SERVICES = ("accounts", "metering", "billing", "collections", "notifications", "gateway")
-SERVICES_WITH_DATABASE = ("accounts", "metering", "billing", "collections", "notifications")
+# The nameko services (each a process of cis_runtime.edge.launch). The gateway is a Flask app served by
+# gunicorn (cis_gateway.gunicorn_config); its database holds staff users, API tokens and the audit log.
+SERVICES = ("accounts", "metering", "billing", "collections", "notifications")
+GATEWAY = "gateway"
+SERVICES_WITH_DATABASE = SERVICES + (GATEWAY,)
 
 
 def env(name: str, default: str) -> str:
@@ -57,6 +60,10 @@ def gateway_port() -> int:
     return int(env("CIS_GATEWAY_PORT", "8000"))
 
 
+def gateway_bind() -> str:
+    return f"{env('CIS_GATEWAY_BIND', '127.0.0.1')}:{gateway_port()}"
+
+
 def nameko_config(service: str) -> dict:
     """The nameko container config of one service process."""
     max_workers = int(env("CIS_MAX_WORKERS", "10"))
@@ -66,6 +73,5 @@ def nameko_config(service: str) -> dict:
         # nameko issue #428: prefetch above the worker pool starves heartbeats.
         "PREFETCH_COUNT": max_workers,
         "HEARTBEAT": 20,
-        "WEB_SERVER_ADDRESS": f"{env('CIS_GATEWAY_BIND', '127.0.0.1')}:{gateway_port()}",
         "SERIALIZER": "json",
     }

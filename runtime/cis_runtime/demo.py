@@ -1,4 +1,5 @@
-"""Seed a small demo district through the gateway's public API (as staff and the AMI would)."""
+"""Seed a small demo district through the gateway's public API (as staff and the AMI would), and one demo
+staff user per role (demo passwords, printed: a District makes its users with `python -m cis_gateway.admin`)."""
 import time
 from datetime import datetime
 from decimal import Decimal
@@ -22,15 +23,44 @@ HOUSEHOLDS = [
 PAPERLESS = ("Ana Reyes", "Casa Verde HOA")
 
 
+DEMO_STAFF = [
+    ("tina.tech", "Tina Tech", "billing_technician"),
+    ("carlos.csr", "Carlos Ruiz", "customer_service_representative"),
+    ("cora.collections", "Cora Lang", "collections"),
+    ("alex.accounting", "Alex Moreno", "accounting"),
+    ("sam.supervisor", "Sam Ito", "supervisor"),
+    ("olga.operations", "Olga Petrov", "operations_liaison"),
+    ("audrey.auditor", "Audrey Kim", "read_only_auditor"),
+    ("admin", "District Administrator", "administrator"),
+]
+_http = requests.Session()
+
+
+def demo_password(user_id: str) -> str:
+    return f"demo-{user_id}-2026"
+
+
+def create_demo_staff(create_user) -> str:
+    """`create_user(user_id, display_name, role, password)` (Suite.create_user); users kept from an earlier
+    start are left as they are."""
+    lines = ["Demo staff (user name / password / role):"]
+    for user_id, display_name, role in DEMO_STAFF:
+        create_user(user_id, display_name, role, demo_password(user_id))
+        lines.append(f"  {user_id:18} {demo_password(user_id):28} {role}")
+    return "\n".join(lines)
+
+
 def call(method, url, body=None, expected=(200, 201)):
-    response = requests.request(method, url, json=body, timeout=60)
+    response = _http.request(method, url, json=body, timeout=60)
     if response.status_code not in expected:
         raise RuntimeError(f"{method} {url} -> {response.status_code}: {response.text}")
     return response.json()
 
 
-def seed_demo_district(gateway: str) -> str:
-    """Seed once: a later start finds the district (and whatever staff did in it) as it was left."""
+def seed_demo_district(gateway: str, api_token: str) -> str:
+    """Seed once: a later start finds the district (and whatever staff did in it) as it was left.
+    `api_token`: an administrator's (the suite runner's), as another District system calls the API."""
+    _http.headers["Authorization"] = f"Bearer {api_token}"
     api = gateway + "/api"
     existing = call("GET", f"{api}/accounts")
     if existing:
@@ -66,6 +96,8 @@ def seed_demo_district(gateway: str) -> str:
         if run["status"] == "completed":
             break
         time.sleep(0.5)
+    held = {exception["account_id"] for exception in run.get("exceptions", [])}
+    wait_for_bill_deliveries(api, [account_id for account_id in accounts if account_id not in held])
     statement = call("GET", f"{api}/accounts/{accounts[0]}/statement")
     call("POST", f"{api}/payments", {"account_id": accounts[0], "amount": statement["balance"], "method": "check",
                                      "reference": "CHK-1001"})
@@ -75,6 +107,17 @@ def seed_demo_district(gateway: str) -> str:
              f"{run.get('bills_issued')} bills), business date 2026-03-01."]
     lines += [f"  {gateway}/accounts/{account_id}" for account_id in accounts]
     return "\n".join(lines)
+
+
+def wait_for_bill_deliveries(api: str, account_ids: list[str], attempts: int = 60) -> None:
+    """Notifications mails or emails each bill on the business date it hears of it: move the date only
+    once every bill went out, so each is delivered on its issue date as on a real day."""
+    for _ in range(attempts):
+        if all(any(d["kind"] == "bill_notice" for d in call("GET", f"{api}/accounts/{a}/notices")["deliveries"])
+               for a in account_ids):
+            return
+        time.sleep(0.5)
+    raise RuntimeError("notifications has not delivered every bill of the demo run")
 
 
 def daily_run_with_current_views(api: str, attempts: int = 30) -> dict:

@@ -58,18 +58,51 @@ def suite(mailbox, tmp_path_factory):
 
 
 class Api:
-    def __init__(self, base: str):
+    """The JSON API as another District system calls it: with an API token (the suite runner's)."""
+
+    def __init__(self, base: str, token: str):
         self.base = base
+        self.http = requests.Session()
+        self.http.headers["Authorization"] = f"Bearer {token}"
 
     def __call__(self, method: str, path: str, body=None, expect=(200, 201)):
-        response = requests.request(method, self.base + path, json=body, timeout=60)
+        response = self.http.request(method, self.base + path, json=body, timeout=60)
         assert response.status_code in expect, f"{method} {path}: {response.status_code} {response.text}"
         return response.json()
 
 
 @pytest.fixture(scope="session")
 def api(suite):
-    return Api(suite.gateway_url + "/api")
+    return Api(suite.gateway_url + "/api", suite.api_token)
+
+
+STAFF_PASSWORD = "e2e staff password, not for production"
+
+
+@pytest.fixture(scope="session")
+def staff_page(suite, browser):
+    """`staff_page("billing_technician")`: a new browser context logged in through /login as a user of that role."""
+    users = set()
+    contexts = []
+
+    def log_in(role: str):
+        user_id = f"e2e.{role}"
+        if user_id not in users:
+            suite.create_user(user_id, f"E2E {role.replace('_', ' ')}", role, STAFF_PASSWORD)
+            users.add(user_id)
+        context = browser.new_context()
+        contexts.append(context)
+        page = context.new_page()
+        page.goto(f"{suite.gateway_url}/login")
+        page.get_by_label("User name").fill(user_id)
+        page.get_by_label("Password").fill(STAFF_PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.wait_for_url(f"{suite.gateway_url}/")
+        return page
+
+    yield log_in
+    for context in contexts:
+        context.close()
 
 
 @pytest.fixture(scope="session")

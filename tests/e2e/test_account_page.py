@@ -67,7 +67,7 @@ def notice_rows(page) -> list[dict]:
         to: row.querySelector('.notice-to').textContent.trim()}))""")
 
 
-def test_account_page_reads_in_business_dates_names_each_addressee_and_explains_the_balance(api, browser, suite):
+def test_account_page_reads_in_business_dates_names_each_addressee_and_explains_the_balance(api, staff_page, suite):
     api("PUT", "/business-date", {"business_date": "2027-01-01"})
     mailed = open_account(api, 1, "Ines Moreno", email=None)
     paperless = open_account(api, 2, "Tomas Weber", email="tomas@example.org")
@@ -89,7 +89,7 @@ def test_account_page_reads_in_business_dates_names_each_addressee_and_explains_
     balance = Decimal(statement["balance"])
     assert balance > past_due > 0
 
-    page = browser.new_page()
+    page = staff_page("customer_service_representative")
     page.goto(f"{suite.gateway_url}/accounts/{mailed}")
 
     # The page, the balance and the past due each say the business date they are as of.

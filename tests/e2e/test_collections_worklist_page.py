@@ -34,7 +34,7 @@ def open_account(api, number: int, name: str) -> str:
     return account["account_id"]
 
 
-def test_collections_worklist_page_shows_what_is_due_why_and_what_blocks_it(api, browser, suite):
+def test_collections_worklist_page_shows_what_is_due_why_and_what_blocks_it(api, staff_page, suite):
     api("PUT", "/business-date", {"business_date": "2026-01-01"})
     due_account = open_account(api, 1, "Marta Quinn")
     held_account = open_account(api, 2, "Omar Haddad")
@@ -62,7 +62,7 @@ def test_collections_worklist_page_shows_what_is_due_why_and_what_blocks_it(api,
     api("POST", f"/accounts/{held_account}/appeals", {"kind": "appeal"})
     on_day(api, contact_on)
 
-    page = browser.new_page()
+    page = staff_page("collections")
     page.goto(f"{suite.gateway_url}/")
     page.click("#worklist-link")
     assert page.text_content("#worklist-business-date").strip() == contact_on.isoformat()

@@ -12,7 +12,7 @@ PACIFIC = ZoneInfo("America/Los_Angeles")
 ADDRESS = {"line1": "40 Foothill Rd", "city": "Ojai", "zip": "93023"}
 
 
-def test_account_to_bill_to_past_due_notice_to_payment(api, mailbox, browser, suite):
+def test_account_to_bill_to_past_due_notice_to_payment(api, mailbox, staff_page, suite):
     # 1. Staff set up customer, parcel, authorized connection and account.
     api("PUT", "/business-date", {"business_date": "2026-04-01"})
     customer = api("POST", "/customers", {"name": "Rosa Delgado", "email": "rosa@example.org",
@@ -77,7 +77,7 @@ def test_account_to_bill_to_past_due_notice_to_payment(api, mailbox, browser, su
              message="delinquency cleared")
 
     # 7. The staff page shows all of it, in a real browser.
-    page = browser.new_page()
+    page = staff_page("billing_technician")
     page.goto(f"{suite.gateway_url}/accounts/{account_id}")
     assert page.text_content("#customer-name").strip() == "Rosa Delgado"
     assert page.text_content("#apn").strip() == "022-333-444"

@@ -56,7 +56,7 @@ def drop_isolated(owned: dict) -> None:
         return
     from cis_runtime import config, db
 
-    for service in SERVICES_WITH_DATABASE:
+    for service in config.SERVICES_WITH_DATABASE:  # the gateway's too
         db.drop_database(config.database_url(service))
     subprocess.run(["rabbitmqctl", "-q", "delete_vhost", owned["vhost"]], capture_output=True)
 
@@ -78,16 +78,19 @@ class CountingMailbox:
 
 
 class Api:
-    """The gateway's JSON API. Raises ApiError with status and body on an unexpected status."""
+    """The gateway's JSON API, called with an API token (the suite runner's). Raises ApiError with status
+    and body on an unexpected status."""
 
-    def __init__(self, base: str):
+    def __init__(self, base: str, token: str):
         self.base = base
+        self.token = token
         self.local = threading.local()
         self.calls = 0
 
     def session(self) -> requests.Session:
         if not hasattr(self.local, "session"):
             self.local.session = requests.Session()
+            self.local.session.headers["Authorization"] = f"Bearer {self.token}"
         return self.local.session
 
     def __call__(self, method: str, path: str, body=None, expect=(200, 201)):
@@ -122,7 +125,7 @@ class Harness:
             "CIS_MAIL_DROP_DIR": str(self.mail_drop), "CIS_COLLECTIONS_POLL_SECONDS": "3600",
             "CIS_BILL_RUN_POLL_SECONDS": "0.2", "CIS_RPC_TIMEOUT": "120", "CIS_LOG_LEVEL": "WARNING",
             **(env or {})})
-        self.api = Api(self.suite.gateway_url + "/api")
+        self.api = Api(self.suite.gateway_url + "/api", self.suite.api_token)
         self.engines: dict[str, sa.Engine] = {}
         self.queues: list[str] = []
         self.external: set[str] = set()

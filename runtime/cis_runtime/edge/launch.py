@@ -1,8 +1,9 @@
 """Start suite services as a process: `python -m cis_runtime.edge.launch billing [metering ...]`.
 
-`--prepare` creates and migrates the services' databases and declares the broker
+`--prepare` creates and migrates the services' databases (the gateway's too) and declares the broker
 topology (every consumer queue with its retry and dead-letter queues), then exits;
 run it before starting services so no event is published before its queue exists.
+The gateway is not a nameko service: gunicorn serves it (cis_gateway.gunicorn_config).
 """
 import eventlet
 
@@ -44,6 +45,8 @@ def prepare(services: list[str]) -> None:
             db.prepare_database(service)
     with Connection(config.amqp_uri()) as connection:
         for service in services:
+            if service == config.GATEWAY:
+                continue  # consumes nothing: it calls the services by RPC
             declare(connection.default_channel, reliable_queues(service_class(service)))
         declare(connection.default_channel, external_queues())
 
@@ -72,9 +75,11 @@ def run(services: list[str]) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("services", nargs="+", choices=config.SERVICES)
+    parser.add_argument("services", nargs="+", choices=config.SERVICES_WITH_DATABASE)
     parser.add_argument("--prepare", action="store_true", help="migrate databases, declare queues, exit")
     args = parser.parse_args()
+    if not args.prepare and config.GATEWAY in args.services:
+        parser.error("the gateway runs under gunicorn: gunicorn -c python:cis_gateway.gunicorn_config")
     logging.basicConfig(level=config.env("CIS_LOG_LEVEL", "INFO"),
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.prepare:

@@ -7,7 +7,8 @@
 
 A deploy (or the suite runner, or a test) may instead set CIS_GATEWAY_BOOTSTRAP_TOKEN to a token it made
 (`cgw_<id>_<secret>`, secret >= 32 characters) with CIS_GATEWAY_BOOTSTRAP_ROLE (default administrator): the
-gateway stores its hash at start-up if that token id is not yet known.
+gateway stores its hash at start-up if that token id is not yet known, and revokes every earlier bootstrap
+token (each start of the suite runner makes a new one).
 """
 import argparse
 import os
@@ -35,6 +36,7 @@ def bootstrap_token_from_environment(target: Store) -> None:
         if token_id is None:
             raise SystemExit("CIS_GATEWAY_BOOTSTRAP_TOKEN is not a cgw_<id>_<secret> token")
         target.create_token("bootstrap", os.environ.get("CIS_GATEWAY_BOOTSTRAP_ROLE", "administrator"), token)
+    target.revoke_tokens_of("bootstrap", keep_token_id=_split(token)[0])
 
 
 def main(argv=None) -> int:

@@ -4,7 +4,7 @@ Every error body is {"error": code, "message": text, ...}; invalid input adds "f
 """
 import logging
 
-from nameko.exceptions import MethodNotFound, UnknownService
+from nameko.exceptions import MethodNotFound, RemoteError, UnknownService
 
 from cis_runtime.edge.dependencies import RpcTimeout
 from cis_runtime.errors import Conflict, InvalidInput, NotFound
@@ -14,6 +14,15 @@ log = logging.getLogger(__name__)
 
 class MalformedJson(Exception):
     """The request body is not JSON."""
+
+
+class ServiceDependencyDown(Exception):
+    """The service answered that its database (or broker) is unreachable: try again, nothing was done."""
+
+
+# What a service's RemoteError names when its PostgreSQL connection failed (too many clients, restart):
+# an outage, not a bug, and the service's unit of work rolled back.
+OUTAGE_ERROR_TYPES = frozenset({"OperationalError", "InterfaceError", "DisconnectionError", "TimeoutError"})
 
 
 # Most specific first: the first matching row wins.
@@ -26,6 +35,7 @@ ERROR_TABLE: list[tuple[type[BaseException], int, str]] = [
     # The service runs an older version without that RPC (the gateway was upgraded first).
     (MethodNotFound, 501, "not_implemented"),
     (RpcTimeout, 504, "service_timeout"),
+    (ServiceDependencyDown, 503, "service_unavailable"),
 ]
 INTERNAL_ERROR = (500, "internal_error")
 
@@ -34,6 +44,8 @@ EXPECTED_ERRORS = tuple(row[0] for row in ERROR_TABLE)
 
 
 def status_and_code(exc: BaseException) -> tuple[int, str]:
+    if isinstance(exc, RemoteError) and exc.exc_type in OUTAGE_ERROR_TYPES:
+        exc = ServiceDependencyDown()
     for exc_type, status, code in ERROR_TABLE:
         if isinstance(exc, exc_type):
             return status, code
@@ -43,6 +55,10 @@ def status_and_code(exc: BaseException) -> tuple[int, str]:
 def error_body(exc: BaseException, correlation_id: str | None = None) -> tuple[int, dict]:
     """The HTTP status and JSON body answering `exc`."""
     status, code = status_and_code(exc)
+    if isinstance(exc, RemoteError) and code == "service_unavailable":
+        log.warning("a service could not reach its database (correlation id %s): %s", correlation_id, exc.exc_type)
+        return status, {"error": code, "correlation_id": correlation_id,
+                        "message": "A service could not reach its database; nothing was done, try again."}
     if (status, code) == INTERNAL_ERROR:
         # The traceback goes to the log, never to the client.
         log.error("internal error (correlation id %s): %r", correlation_id, exc)

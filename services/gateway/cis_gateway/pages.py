@@ -23,6 +23,13 @@ _templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
+# Who is looking and the CSRF token of the header's logout form; the web app supplies both per request
+# (pages rendered outside a request, as in the rendering tests, show no user).
+_templates.globals.update(viewer=lambda: None, csrf_token=lambda: "")
+
+
+def use_request_globals(viewer, csrf_token) -> None:
+    _templates.globals.update(viewer=viewer, csrf_token=csrf_token)
 
 
 @dataclass
@@ -89,7 +96,7 @@ def render_error(status: int, code: str, message: str, fields: dict | None = Non
 
 
 def render_login(csrf_token: str, next_path: str = "/", message: str | None = None) -> str:
-    return _templates.get_template("login.html").render(csrf_token=csrf_token, next=next_path, message=message)
+    return _templates.get_template("login.html").render(form_token=csrf_token, next=next_path, message=message)
 
 
 def recent_reads(reads: list[dict]) -> list[dict]:

@@ -15,7 +15,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, g, redirect, request, session
+from flask import Flask, Response, g, has_request_context, redirect, request, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
@@ -374,11 +374,16 @@ def create_app(store: Store | None = None, secret_key: str | None = None, secure
         sections = {name: pages.Section.from_outcome(o) for name, o in outcomes.items()}
         return html(pages.render_collections_worklist(sections["worklist"], sections["business_date"]))
 
-    @app.context_processor
-    def _csrf():
-        return {"csrf_token": generate_csrf}
-
+    pages.use_request_globals(viewer=_signed_in_user, csrf_token=_csrf_token)
     return app
+
+
+def _signed_in_user() -> dict | None:
+    return g.get("actor") if has_request_context() and g.get("actor_kind") == "user" else None
+
+
+def _csrf_token() -> str:
+    return generate_csrf() if has_request_context() else ""
 
 
 def html(text: str) -> Response:
@@ -409,9 +414,5 @@ def _forward(service: str, rpc_name: str, mode: str, status: int, actor_field: s
 
 
 def app_from_environment() -> Flask:
-    """What gunicorn serves: `gunicorn 'cis_gateway.web:app_from_environment()'`."""
-    from cis_gateway.admin import bootstrap_token_from_environment
-
-    app = create_app()
-    bootstrap_token_from_environment(app.extensions["cis_store"])
-    return app
+    """What gunicorn serves (cis_gateway.gunicorn_config, which also stores the bootstrap token once)."""
+    return create_app()

@@ -1,4 +1,5 @@
-"""The gateway on a free port, in-process with the services a test asks for, on real RabbitMQ/PostgreSQL."""
+"""The gateway (the Flask app) on a free port, in-process with the services a test asks for, on real
+RabbitMQ/PostgreSQL, and its own database."""
 import socket
 
 import pytest
@@ -10,24 +11,6 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
-
-
-@pytest.fixture
-def gateway(running_services, monkeypatch):
-    """`gateway("accounts")` starts the gateway with those services; returns its base URL."""
-
-    def start(*services: str) -> str:
-        port = free_port()
-        # Read when the containers are built, so they must be set before starting.
-        monkeypatch.setenv("CIS_GATEWAY_PORT", str(port))
-        monkeypatch.setenv("CIS_RPC_TIMEOUT", RPC_TIMEOUT_SECONDS)
-        running_services("gateway", *services)
-        return f"http://127.0.0.1:{port}"
-
-    return start
-
-
-# --- the Flask gateway (cis_gateway.web): served by werkzeug's threaded server in this process ---------
 
 
 @pytest.fixture(scope="session")
@@ -85,3 +68,18 @@ def web_gateway(web_app, running_services):
     yield start
     for server in servers:
         server.shutdown()
+
+
+@pytest.fixture
+def gateway(web_gateway):
+    """`base, http = gateway("accounts")`: the gateway with those services, and an HTTP session carrying an
+    administrator's API token (as another District system calls the API)."""
+    import requests
+
+    def start(*services: str):
+        base, token = web_gateway(*services)
+        http = requests.Session()
+        http.headers["Authorization"] = f"Bearer {token}"
+        return base, http
+
+    return start

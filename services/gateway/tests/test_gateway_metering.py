@@ -1,6 +1,5 @@
 """Meter work through the gateway on the real metering service: a staff read with reader and
 reason, a CSV import reporting rejected rows by line, the exceptions worklist."""
-import requests
 
 from gateway_client import post
 
@@ -10,24 +9,24 @@ BEACON = ("Endpoint_SN,Endpoint_Type,Encoder_Value,Read_Time,Read_Interval\n"
 
 
 def test_staff_reads_imports_and_the_worklist_through_the_gateway(gateway):
-    base = gateway("metering")
-    assert post(base, "/api/meters", {"serial": "GW-0001", "size": "5/8"}).status_code == 201
-    assert post(base, "/api/meters/GW-0001/installation", {"connection_id": "SC-GW", "installed_on": "2026-01-01",
+    base, http = gateway("metering")
+    assert post(http, base, "/api/meters", {"serial": "GW-0001", "size": "5/8"}).status_code == 201
+    assert post(http, base, "/api/meters/GW-0001/installation", {"connection_id": "SC-GW", "installed_on": "2026-01-01",
                                                            "initial_read": "100"}).status_code == 201
-    assert requests.patch(base + "/api/meters/GW-0001", json={"ami_endpoint_id": "130411962"},
-                          timeout=20).status_code == 200
+    assert http.patch(base + "/api/meters/GW-0001", json={"ami_endpoint_id": "130411962"},
+                      timeout=20).status_code == 200
 
-    no_reason = post(base, "/api/meters/GW-0001/reads", {"read_at": "2026-01-31T10:00:00-08:00", "value": "110",
+    no_reason = post(http, base, "/api/meters/GW-0001/reads", {"read_at": "2026-01-31T10:00:00-08:00", "value": "110",
                                                          "source": "handheld", "reader": "rvaldez"})
     assert no_reason.status_code == 400 and "reason" in no_reason.json()["fields"]
-    manual = post(base, "/api/meters/GW-0001/reads", {"read_at": "2026-01-31T10:00:00-08:00", "value": "110",
+    manual = post(http, base, "/api/meters/GW-0001/reads", {"read_at": "2026-01-31T10:00:00-08:00", "value": "110",
                                                       "source": "handheld", "reader": "rvaldez",
                                                       "reason": "endpoint silent"})
     assert manual.status_code == 201, manual.text
 
-    imported = post(base, "/api/read-files", {"file_format": "beacon", "file_name": "b.csv", "content": BEACON})
+    imported = post(http, base, "/api/read-files", {"file_format": "beacon", "file_name": "b.csv", "content": BEACON})
     assert imported.status_code == 201, imported.text
     assert [row["line"] for row in imported.json()["rejected"]] == [3]
 
-    worklist = requests.get(base + "/api/read-exceptions", params={"status": "unresolved", "limit": "10"}, timeout=20)
+    worklist = http.get(base + "/api/read-exceptions", params={"status": "unresolved", "limit": "10"}, timeout=20)
     assert worklist.status_code == 200, worklist.text

@@ -1,15 +1,14 @@
 """The staff pages: server-rendered, escaped, and still useful when a backing service is down."""
-import requests
 
 from gateway_client import ADDRESS, open_account_over_http, post
 
 
 def test_account_page_shows_customer_and_parcel_and_marks_down_services_unavailable(gateway):
-    base = gateway("accounts")
-    *_, account = open_account_over_http(base)
+    base, http = gateway("accounts")
+    *_, account = open_account_over_http(http, base)
     account_id = account.json()["account_id"]
 
-    page = requests.get(f"{base}/accounts/{account_id}", timeout=20)
+    page = http.get(f"{base}/accounts/{account_id}", timeout=20)
 
     assert page.status_code == 200
     assert page.headers["Content-Type"].startswith("text/html")
@@ -24,23 +23,23 @@ def test_account_page_shows_customer_and_parcel_and_marks_down_services_unavaila
 
 
 def test_account_page_escapes_what_customers_typed(gateway):
-    base = gateway("accounts")
-    customer = post(base, "/api/customers", {"name": "<script>alert(1)</script> & Sons",
+    base, http = gateway("accounts")
+    customer = post(http, base, "/api/customers", {"name": "<script>alert(1)</script> & Sons",
                                              "mailing_address": ADDRESS})
-    post(base, "/api/parcels", {"apn": "011-222-555", "situs_address": ADDRESS, "owner_of_record": "O'Neil"})
-    connection = post(base, "/api/connections", {"apn": "011-222-555", "authorized_meter_size": "1"})
-    account = post(base, "/api/accounts", {"customer_id": customer.json()["customer_id"],
+    post(http, base, "/api/parcels", {"apn": "011-222-555", "situs_address": ADDRESS, "owner_of_record": "O'Neil"})
+    connection = post(http, base, "/api/connections", {"apn": "011-222-555", "authorized_meter_size": "1"})
+    account = post(http, base, "/api/accounts", {"customer_id": customer.json()["customer_id"],
                                            "connection_id": connection.json()["connection_id"]}).json()
 
-    html = requests.get(f"{base}/accounts/{account['account_id']}", timeout=20).text
+    html = http.get(f"{base}/accounts/{account['account_id']}", timeout=20).text
 
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt; &amp; Sons" in html
 
 
 def test_unknown_account_page_is_a_404_page(gateway):
-    base = gateway("accounts")
-    page = requests.get(f"{base}/accounts/A-404", timeout=20)
+    base, http = gateway("accounts")
+    page = http.get(f"{base}/accounts/A-404", timeout=20)
 
     assert page.status_code == 404
     assert page.headers["Content-Type"].startswith("text/html")
@@ -49,11 +48,11 @@ def test_unknown_account_page_is_a_404_page(gateway):
 
 
 def test_home_page_lists_accounts_with_links(gateway):
-    base = gateway("accounts")
-    *_, account = open_account_over_http(base)
+    base, http = gateway("accounts")
+    *_, account = open_account_over_http(http, base)
     account_id = account.json()["account_id"]
 
-    html = requests.get(f"{base}/", timeout=20).text
+    html = http.get(f"{base}/", timeout=20).text
 
     assert f'<a href="/accounts/{account_id}">{account_id}</a>' in html
     assert "Ana Reyes" in html

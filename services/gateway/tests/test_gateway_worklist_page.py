@@ -4,7 +4,6 @@ import json
 import re
 from html import escape
 
-import requests
 
 from cis_contracts.registry import EXAMPLES_DIR, get
 from cis_gateway.pages import Section, render_collections_worklist, render_error
@@ -46,11 +45,11 @@ def test_an_invalid_input_page_names_the_field_to_correct():
 
 
 def test_the_worklist_by_account_and_its_page_through_the_gateway(gateway, publish):
-    base = gateway("collections")
+    base, http = gateway("collections")
     opened, bill = get("accounts.account_opened.v1").examples()[0], get("billing.bill_issued.v1").examples()[0]
     publish("accounts.account_opened.v1", opened)
     account = opened["account_id"]
-    wait_for(lambda: requests.get(f"{base}/api/accounts/{account}/collections/timeline", timeout=20).status_code
+    wait_for(lambda: http.get(f"{base}/api/accounts/{account}/collections/timeline", timeout=20).status_code
              == 200, message="collections knows the account")
     publish("billing.bill_issued.v1", {**bill, "account_id": account})
     # the bill reached the customer (collections counts from its delivery; an undelivered bill starts nothing)
@@ -58,16 +57,16 @@ def test_the_worklist_by_account_and_its_page_through_the_gateway(gateway, publi
     publish("notifications.bill_delivered.v1", {**mailed, "bill_id": bill["bill_id"], "account_id": account,
                                                 "delivered_on": bill["issued_on"]})
     day = "2026-05-04"  # the bill (due 23 April) is past due
-    wait_for(lambda: requests.get(f"{base}/api/collections/worklist/by-account", params={"date": day},
-                                  timeout=20).json()["accounts"], message="the bill on the worklist")
-    assert post(base, f"/api/accounts/{account}/appeals", {"kind": "appeal", "filed_on": day}).status_code == 201
+    wait_for(lambda: http.get(f"{base}/api/collections/worklist/by-account", params={"date": day},
+                              timeout=20).json()["accounts"], message="the bill on the worklist")
+    assert post(http, base, f"/api/accounts/{account}/appeals", {"kind": "appeal", "filed_on": day}).status_code == 201
 
-    [entry] = requests.get(f"{base}/api/collections/worklist/by-account", params={"date": day}, timeout=20).json()[
+    [entry] = http.get(f"{base}/api/collections/worklist/by-account", params={"date": day}, timeout=20).json()[
         "accounts"]
     assert (entry["account_id"], entry["customer_name"]) == (account, opened["customer_name"])
     assert [b["rule"]["citation"] for b in entry["blocked_by"]] == ["H&S 116908; Gov. Code 60372"]
-    page = requests.get(f"{base}/collections/worklist", params={"date": day}, timeout=20)
+    page = http.get(f"{base}/collections/worklist", params={"date": day}, timeout=20)
     assert page.status_code == 200 and f'data-account-id="{account}"' in page.text
     assert 'data-rule="no_shutoff_during_appeal"' in page.text
-    bad = requests.get(f"{base}/collections/worklist", params={"date": "4 May"}, timeout=20)
+    bad = http.get(f"{base}/collections/worklist", params={"date": "4 May"}, timeout=20)
     assert bad.status_code == 400 and 'data-field="business_date"' in bad.text

@@ -6,7 +6,7 @@ from nameko.exceptions import MethodNotFound, RemoteError, UnknownService
 
 from cis_contracts.registry import EXAMPLES_DIR
 from cis_gateway.errors import MalformedJson, error_body
-from cis_gateway.fanout import Outcome
+from cis_gateway.rpc_client import Outcome
 from cis_gateway.pages import RECENT_READS_SHOWN, Section, render_account
 from cis_runtime.edge.dependencies import RpcTimeout
 from cis_runtime.errors import Conflict, InvalidInput, NotFound
@@ -163,6 +163,7 @@ def test_error_table_maps_each_failure_to_its_status_and_code():
              (NotFound("account", "A-9"), 404, "not_found"), (Conflict("taken"), 409, "conflict"),
              (UnknownService("billing"), 503, "service_unavailable"), (RpcTimeout("slow"), 504, "service_timeout"),
              (MethodNotFound("get_bill_delivery"), 501, "not_implemented"),
+             (RemoteError("OperationalError", "FATAL: sorry, too many clients already"), 503, "service_unavailable"),
              (RemoteError("KeyError", "'secret' at line 3"), 500, "internal_error"), (ValueError("x"), 500, "internal_error")]
     for exc, status, code in cases:
         answered_status, body = error_body(exc, "cid-1")

@@ -40,6 +40,8 @@ class Store:
         if len(password) < 12:
             raise ValueError("a password has at least 12 characters")
         with self.engine.begin() as c:
+            if c.execute(sa.select(users.c.user_id).where(users.c.user_id == user_id)).first():
+                raise ValueError(f"user {user_id!r} exists")
             c.execute(users.insert().values(user_id=user_id, display_name=display_name, role=role,
                                             password_hash=_hasher.hash(password)))
 
@@ -96,6 +98,13 @@ class Store:
         if row is None or not hmac.compare_digest(row["secret_hash"], _sha256(secret)):
             return None
         return {"token_id": row["token_id"], "system": row["system"], "role": row["role"]}
+
+    def revoke_tokens_of(self, system: str, keep_token_id: str) -> int:
+        with self.engine.begin() as c:
+            return c.execute(api_tokens.update().where(api_tokens.c.system == system,
+                                                       api_tokens.c.token_id != keep_token_id,
+                                                       api_tokens.c.revoked_at.is_(None))
+                             .values(revoked_at=_now())).rowcount
 
     def revoke_token(self, token_id: str) -> bool:
         with self.engine.begin() as c:
