@@ -583,9 +583,19 @@ class AccountMeterSchema(Schema):
 class RegisterReadSchema(Schema):
     meter_serial = fields.String(required=True)
     read_at = ZonedDateTime(required=True)
-    value = Quantity(required=True)
+    value = Quantity(required=True)  # what the meter, head-end or reader said
     unit = fields.String(required=True, validate=validate.OneOf(REGISTER_UNITS))
     source = fields.String(required=True, validate=validate.OneOf(READ_SOURCES))
+
+
+READ_QUALITIES = ("actual", "estimated", "edited", "suspect")
+
+
+class RegisterReadV2Schema(RegisterReadSchema):
+    """v1's read with what billing may use of it: `validated_value` (null while a VEE rule holds the read)
+    and its `quality` (edited: a staff correction; the meter's own `value` is kept)."""
+    validated_value = Quantity(required=True, allow_none=True)
+    quality = fields.String(required=True, validate=validate.OneOf(READ_QUALITIES))
 
 
 @message("metering.account_reads.v1", RPC_RESPONSE,
@@ -595,3 +605,10 @@ class AccountReadsSchema(Schema):
     account_id = fields.String(required=True)
     meters = fields.List(fields.Nested(AccountMeterSchema), required=True)
     reads = fields.List(fields.Nested(RegisterReadSchema), required=True)
+
+
+@message("metering.account_reads.v2", RPC_RESPONSE,
+         "v1 with each read's validated value and quality: what the meter said and what billing uses.",
+         rpc="metering.account_meter_reads_v2")
+class AccountReadsV2Schema(AccountReadsSchema):
+    reads = fields.List(fields.Nested(RegisterReadV2Schema), required=True)

@@ -27,3 +27,19 @@ def on_day(api, day) -> dict:
         if not run["accounts_deferred"] or time.monotonic() > deadline:
             return run
         time.sleep(0.5)
+
+
+def open_metered_account(api, *, number: int, name: str, apn: str, serial: str, installed_on: str,
+                         email: str | None = None, bill_cycle: str = "1", initial_read: str = "100.00") -> str:
+    """Customer, parcel, connection, account and an installed 5/8" meter, through the API; the account id."""
+    address = {"line1": f"{number} Mesa Rd", "city": "Ojai", "zip": "93023"}
+    customer = api("POST", "/customers", {"name": name, "mailing_address": address,
+                                          **({"email": email} if email else {})})
+    api("POST", "/parcels", {"apn": apn, "situs_address": address, "owner_of_record": name})
+    connection = api("POST", "/connections", {"apn": apn, "authorized_meter_size": "5/8"})
+    account = api("POST", "/accounts", {"customer_id": customer["customer_id"], "bill_cycle": bill_cycle,
+                                        "connection_id": connection["connection_id"]})
+    api("POST", "/meters", {"serial": serial, "size": "5/8"})
+    api("POST", f"/meters/{serial}/installation", {"connection_id": connection["connection_id"],
+                                                   "installed_on": installed_on, "initial_read": initial_read})
+    return account["account_id"]

@@ -13,29 +13,19 @@ from zoneinfo import ZoneInfo
 from cis_runtime import config
 from cis_runtime.ami_headend import batch_envelope, publish_batches
 from cis_runtime.testing import wait_for
-from e2e_support import on_day, query
+from e2e_support import on_day, open_metered_account, query
 
 PACIFIC = ZoneInfo("America/Los_Angeles")
 WALL_CLOCK_TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:")
 
 
 def open_account(api, number: int, name: str, email: str | None) -> str:
-    address = {"line1": f"{number} Mesa Rd", "city": "Ojai", "zip": "93023"}
-    customer = api("POST", "/customers", {"name": name, "mailing_address": address,
-                                          **({"email": email} if email else {})})
-    apn = f"088-200-{number:03d}"
-    api("POST", "/parcels", {"apn": apn, "situs_address": address, "owner_of_record": name})
-    connection = api("POST", "/connections", {"apn": apn, "authorized_meter_size": "5/8"})
-    account = api("POST", "/accounts", {"customer_id": customer["customer_id"], "bill_cycle": "P",
-                                        "connection_id": connection["connection_id"]})
     serial = f"AP{number:08d}"
-    api("POST", "/meters", {"serial": serial, "size": "5/8"})
-    api("POST", f"/meters/{serial}/installation", {"connection_id": connection["connection_id"],
-                                                   "installed_on": "2027-01-01", "initial_read": "100.00"})
+    account_id = open_metered_account(api, number=number, name=name, email=email, apn=f"088-200-{number:03d}",
+                                      serial=serial, installed_on="2027-01-01", bill_cycle="P")
     reads = [{"meter_serial": serial, "read_at": datetime(2027, month, day, 22, 0, tzinfo=PACIFIC).isoformat(),
               "value": value, "unit": "HCF"} for month, day, value in ((1, 31, "107.00"), (2, 28, "114.00"))]
     publish_batches(config.amqp_uri(), [batch_envelope(f"account-page-{number}", reads)])
-    account_id = account["account_id"]
     wait_for(lambda: sum(r["source"] == "ami" for r in api(
         "GET", f"/accounts/{account_id}/reads", expect=(200, 404)).get("reads", [])) == 2, message="AMI reads stored")
     return account_id

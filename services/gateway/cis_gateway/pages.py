@@ -23,13 +23,15 @@ _templates = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
 )
-# Who is looking and the CSRF token of the header's logout form; the web app supplies both per request
-# (pages rendered outside a request, as in the rendering tests, show no user).
-_templates.globals.update(viewer=lambda: None, csrf_token=lambda: "")
+# Per request, supplied by the web app: who is looking, the CSRF token of the page's forms, the messages
+# of what the user just did, and whether the user may do something (to offer only the actions they may).
+# Pages rendered outside a request (the rendering tests) show no user and offer no action.
+_templates.globals.update(viewer=lambda: None, csrf_token=lambda: "", messages=lambda: [],
+                          may=lambda permission: False)
 
 
-def use_request_globals(viewer, csrf_token) -> None:
-    _templates.globals.update(viewer=viewer, csrf_token=csrf_token)
+def use_request_globals(**functions) -> None:
+    _templates.globals.update(functions)
 
 
 @dataclass
@@ -157,3 +159,19 @@ _templates.filters["delivered_to"] = delivered_to
 _templates.filters["delivery_kind"] = name_of(DELIVERY_KIND_NAMES)
 _templates.filters["channel"] = name_of(CHANNEL_NAMES)
 _templates.filters["delivery_status"] = name_of(DELIVERY_STATUS_NAMES)
+
+
+def render_action_form(action, target: str, heading: str, values: dict, errors: dict, message: str | None) -> str:
+    """A staff action's form (cis_gateway.actions): `errors` is the service's field -> messages."""
+    return _templates.get_template("action_form.html").render(action=action, target=target, heading=heading,
+                                                              values=values, errors=errors, message=message)
+
+
+def render_confirmation(action, target: str, heading: str, values: dict) -> str:
+    return _templates.get_template("action_confirm.html").render(action=action, target=target, heading=heading,
+                                                                 values=values)
+
+
+def render_read_exceptions(listed: dict, filters: dict) -> str:
+    """`listed`: metering.read_exceptions.v1."""
+    return _templates.get_template("read_exceptions.html").render(listed=listed, filters=filters)

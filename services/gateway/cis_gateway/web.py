@@ -15,13 +15,13 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, g, has_request_context, redirect, request, session
+from flask import Flask, Response, g, get_flashed_messages, has_request_context, redirect, request, session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from werkzeug.exceptions import HTTPException
 
-from cis_gateway import pages, permissions
+from cis_gateway import actions, pages, permissions
 from cis_gateway.adapters.store import Store
 from cis_gateway.errors import EXPECTED_ERRORS, MalformedJson, error_body
 from cis_gateway.rpc_client import Client
@@ -65,7 +65,7 @@ API = [
     ("POST", "/api/read-files", "metering", "import_reads_file", BODY, CREATED, None),
     ("POST", "/api/read-exceptions/<int:exception_id>/resolution", "metering", "resolve_read_exception", WITH, 200,
      "resolved_by"),
-    ("GET", "/api/accounts/<account_id>/reads", "metering", "account_meter_reads", ARGS, 200, None),
+    ("GET", "/api/accounts/<account_id>/reads", "metering", "account_meter_reads_v2", ARGS, 200, None),
     ("POST", "/api/bill-runs", "billing", "start_bill_run", BODY, CREATED, None),
     ("GET", "/api/bill-runs/<run_id>", "billing", "get_bill_run", ARGS, 200, None),
     ("POST", "/api/payments", "billing", "post_payment", BODY, CREATED, None),
@@ -353,7 +353,7 @@ def create_app(store: Store | None = None, secret_key: str | None = None, secure
         outcomes = rpc().call_all({
             "account": ("accounts", "get_account", account_id),
             "bill_delivery": ("accounts", "get_bill_delivery", account_id),
-            "reads": ("metering", "account_meter_reads", account_id),
+            "reads": ("metering", "account_meter_reads_v2", account_id),
             "statement": ("billing", "account_statement_v2", account_id),
             "business_date": ("billing", "get_business_date"),
             "collections": ("collections", "account_status", account_id),
@@ -374,7 +374,8 @@ def create_app(store: Store | None = None, secret_key: str | None = None, secure
         sections = {name: pages.Section.from_outcome(o) for name, o in outcomes.items()}
         return html(pages.render_collections_worklist(sections["worklist"], sections["business_date"]))
 
-    pages.use_request_globals(viewer=_signed_in_user, csrf_token=_csrf_token)
+    app.register_blueprint(actions.blueprint(rpc, actor_name, _may))
+    pages.use_request_globals(viewer=_signed_in_user, csrf_token=_csrf_token, messages=_messages, may=_may)
     return app
 
 
@@ -384,6 +385,15 @@ def _signed_in_user() -> dict | None:
 
 def _csrf_token() -> str:
     return generate_csrf() if has_request_context() else ""
+
+
+def _messages() -> list[str]:
+    return get_flashed_messages() if has_request_context() else []
+
+
+def _may(permission: str) -> bool:
+    actor = g.get("actor") if has_request_context() else None
+    return actor is not None and permissions.allows(actor["role"], permission)
 
 
 def html(text: str) -> Response:

@@ -12,7 +12,7 @@ from cis_runtime.edge.dependencies import RpcTimeout
 from cis_runtime.errors import Conflict, InvalidInput, NotFound
 
 # Page section -> the contract of the RPC response it shows.
-PAGE_SECTIONS = {"account": "accounts.account.v1", "reads": "metering.account_reads.v1",
+PAGE_SECTIONS = {"account": "accounts.account.v1", "reads": "metering.account_reads.v2",
                  "statement": "billing.account_statement.v2", "collections": "collections.account_status.v1",
                  "notices": "notifications.deliveries.v2",
                  "bill_delivery": "accounts.bill_delivery.v1"}
@@ -30,7 +30,8 @@ ACCOUNT = {
 READS = {"account_id": "A-1",
          "meters": [{"serial": "M-9", "size": "5/8", "connection_id": "SC-1", "installed_on": "2026-01-02"}],
          "reads": [{"meter_serial": "M-9", "read_at": f"2026-01-{day:02d}T08:00:00-08:00", "value": f"{day}.00",
-                    "unit": "HCF", "source": "ami"} for day in range(1, 31)]}
+                    "unit": "HCF", "source": "ami", "validated_value": f"{day}.00", "quality": "actual"}
+                   for day in range(1, 31)]}
 STATEMENT = {
     "account_id": "A-1", "balance": "47.32",
     "bills": [{"bill_id": "B-1", "period_start": "2026-01-01", "period_end": "2026-01-31",

@@ -98,7 +98,7 @@ _CONSUMPTION = sa.text(f"""
 """)
 
 _ACCOUNT_READS = sa.text("""
-    select rr.meter_serial, rr.read_at, rr.value, rr.unit,
+    select rr.meter_serial, rr.read_at, rr.value, rr.unit, rr.validated_value, rr.quality,
            -- account_reads.v1 knows install, ami and manual: handheld and exchange final reads are manual ones
            case when rr.source in ('handheld', 'final') then 'manual' else rr.source end as source
     from installations i

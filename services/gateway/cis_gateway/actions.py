@@ -1,0 +1,173 @@
+"""Staff action pages (issue 11): a form, a confirmation, then the result on the page it belongs to.
+
+Each action is one RPC of a service, which validates the request against its contract; its field errors
+are shown next to the fields they name, with what the user typed kept. Nothing is sent before the user
+confirms. The "posted by" field is the signed-in user, never a form field (as for the JSON API).
+"""
+import uuid
+from dataclasses import dataclass
+from decimal import Decimal
+
+from flask import Blueprint, Response, flash, redirect, request
+
+from cis_contracts.billing import ADJUSTMENT_REASON_CODES, PAYMENT_METHODS, STAFF_ADJUSTMENT_KINDS
+from cis_contracts.metering import RESOLUTIONS
+from cis_gateway import pages
+from cis_runtime.errors import Conflict, InvalidInput, NotFound
+
+REVIEW, CHANGE, CONFIRM = "review", "change", "confirm"
+MAX_FIELD_LENGTH = 1000  # the contracts bound each field; this only keeps a pasted novel out of the form
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    label: str
+    kind: str = "text"  # text | money | date | select | textarea
+    options: tuple = ()
+    required: bool = True
+    hint: str = ""
+
+
+@dataclass(frozen=True)
+class Action:
+    title: str
+    service: str
+    rpc: str
+    fields: tuple[Field, ...]
+    submit: str
+    actor_field: str | None = None
+    idempotent: bool = False  # carries a request_id made with the form, so a second submit posts nothing
+
+    def body(self, values: dict, actor: str, **path_values) -> dict:
+        body = {name: value for name, value in values.items() if value not in ("", None)}
+        body.update(path_values)
+        if self.actor_field:
+            body[self.actor_field] = actor
+        return body
+
+
+PAYMENT = Action(
+    title="Post a payment", service="billing", rpc="post_payment", submit="Post payment", fields=(
+        Field("amount", "Amount ($)", "money", hint="Dollars and cents, e.g. 64.55"),
+        Field("method", "Method", "select", PAYMENT_METHODS),
+        Field("reference", "Reference", hint="Check number, receipt or confirmation number"),
+        Field("received_on", "Received on", "date", required=False, hint="Empty: today's business date"),
+    ))
+ADJUSTMENT = Action(
+    title="Post an adjustment", service="billing", rpc="post_adjustment", submit="Post adjustment",
+    actor_field="posted_by", idempotent=True, fields=(
+        Field("kind", "Credit or debit", "select", STAFF_ADJUSTMENT_KINDS),
+        Field("amount", "Amount ($)", "money", hint="Positive; the kind says which way"),
+        Field("reason_code", "Reason", "select", ADJUSTMENT_REASON_CODES),
+        Field("note", "Note", "textarea", hint="What happened and who asked; kept with the adjustment"),
+        Field("bill_id", "Bill", required=False, hint="The bill it corrects, if one (e.g. B0000002)"),
+    ))
+RESOLUTION = Action(
+    title="Resolve a read exception", service="metering", rpc="resolve_read_exception", submit="Resolve",
+    actor_field="resolved_by", fields=(
+        Field("action", "Resolution", "select", RESOLUTIONS,
+              hint="accept as read, edit the value, estimate it, or order a re-read or meter check"),
+        Field("reason", "Reason", "textarea"),
+        Field("new_value", "New reading", required=False, hint="Only for an edit"),
+    ))
+
+
+def blueprint(rpc, actor_name, may) -> Blueprint:
+    """From cis_gateway.web: `rpc()` the request's RPC client, `actor_name()` who is acting (user id, or
+    system:<name> for a token), `may(permission)` whether they hold a permission."""
+    actions = Blueprint("actions", __name__)
+
+    @actions.get("/accounts/<account_id>/payments/new")
+    def payment_form(account_id):
+        return form_page(PAYMENT, f"/accounts/{account_id}/payments", account_heading(account_id), {})
+
+    @actions.post("/accounts/<account_id>/payments")
+    def post_payment(account_id):
+        return submitted(PAYMENT, f"/accounts/{account_id}/payments", account_heading(account_id),
+                         lambda values: PAYMENT.body(values, actor_name(), account_id=account_id),
+                         lambda p: (f"Payment {p['payment_id']} of ${p['amount']} posted; balance after: "
+                                    f"${p['balance_after']}.", f"/accounts/{account_id}#payments"))
+
+    @actions.get("/accounts/<account_id>/adjustments/new")
+    def adjustment_form(account_id):
+        return form_page(ADJUSTMENT, f"/accounts/{account_id}/adjustments", account_heading(account_id),
+                         {"request_id": uuid.uuid4().hex})
+
+    @actions.post("/accounts/<account_id>/adjustments")
+    def post_adjustment(account_id):
+        return submitted(ADJUSTMENT, f"/accounts/{account_id}/adjustments", account_heading(account_id),
+                         lambda values: ADJUSTMENT.body(values, actor_name(), account_id=account_id),
+                         lambda a: (f"{a['kind'].capitalize()} {a['adjustment_id']} of ${Decimal(a['amount']).copy_abs()} "
+                                    f"posted; balance due: ${a['balance_due']}.", f"/accounts/{account_id}#adjustments"))
+
+    @actions.get("/read-exceptions")
+    def read_exceptions_page():
+        filters = {key: value for key, value in request.args.items() if key in ("rule", "after_id") and value}
+        listed = rpc().call("metering", "list_read_exceptions", {**filters, "limit": 50})
+        return html(pages.render_read_exceptions(listed, filters))
+
+    @actions.get("/read-exceptions/<int:exception_id>/resolution/new")
+    def resolution_form(exception_id):
+        return form_page(RESOLUTION, f"/read-exceptions/{exception_id}/resolution",
+                         exception_heading(exception_id), {})
+
+    @actions.post("/read-exceptions/<int:exception_id>/resolution")
+    def resolve(exception_id):
+        return submitted(RESOLUTION, f"/read-exceptions/{exception_id}/resolution", exception_heading(exception_id),
+                         lambda values: RESOLUTION.body(values, actor_name(), exception_id=exception_id),
+                         lambda r: (f"Read exception {exception_id} resolved: {r.get('action', '')}.",
+                                    "/read-exceptions"))
+
+    def account_heading(account_id: str) -> str:
+        account = rpc().call("accounts", "get_account", account_id)  # NotFound: the 404 page
+        if not may("view_personal_data"):
+            return f"Account {account_id}"
+        return f"Account {account_id} · {account['customer']['name']}"
+
+    def exception_heading(exception_id: int) -> str:
+        listed = rpc().call("metering", "list_read_exceptions", {"after_id": exception_id - 1, "limit": 1,
+                                                                 "status": "unresolved"})
+        found = [e for e in listed["exceptions"] if e["exception_id"] == exception_id]
+        if not found:
+            raise NotFound("unresolved read exception", exception_id)
+        e = found[0]
+        return f"Read exception {exception_id} · meter {e['meter_serial']} · {e['rule']}: {e['reason']}"
+
+    def submitted(action: Action, target: str, heading: str, make_body, done):
+        values = form_values(action)
+        step = request.form.get("step", REVIEW)
+        missing = {f.name: ["Required."] for f in action.fields if f.required and not values.get(f.name)}
+        if step == CHANGE or (step == REVIEW and missing):
+            return form_page(action, target, heading, values, missing if step == REVIEW else {},
+                             status=400 if missing and step == REVIEW else 200)
+        if step == REVIEW:
+            return html(pages.render_confirmation(action, target, heading, values))
+        try:
+            result = rpc().call(action.service, action.rpc, make_body(values))
+        except InvalidInput as invalid:
+            return form_page(action, target, heading, values, invalid.args[0] if invalid.args else {}, status=400)
+        except Conflict as conflict:
+            return form_page(action, target, heading, values, {}, status=409, message=str(conflict))
+        message, next_page = done(result)
+        flash(message)
+        return redirect(next_page, 303)
+
+    return actions
+
+
+def form_values(action: Action) -> dict:
+    values = {f.name: (request.form.get(f.name) or "").strip()[:MAX_FIELD_LENGTH] for f in action.fields}
+    if action.idempotent:
+        values["request_id"] = (request.form.get("request_id") or uuid.uuid4().hex)[:100]
+    return values
+
+
+def form_page(action: Action, target: str, heading: str, values: dict, errors: dict | None = None,
+              status: int = 200, message: str | None = None) -> Response:
+    return Response(pages.render_action_form(action, target, heading, values, errors or {}, message),
+                    status=status, mimetype="text/html")
+
+
+def html(text: str) -> Response:
+    return Response(text, mimetype="text/html")
