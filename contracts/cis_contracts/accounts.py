@@ -11,7 +11,7 @@ FIRE_LINE_SIZES = ("1", "1.5", "2", "3", "4", "6", "8", "10", "12")  # inches
 
 class AddressSchema(Schema):
     line1 = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    line2 = fields.String(load_default=None, allow_none=True)
+    line2 = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     city = fields.String(required=True, validate=validate.Length(min=1, max=100))
     state = fields.String(load_default="CA", validate=validate.Length(equal=2))
     zip = fields.String(required=True, validate=validate.Regexp(r"^\d{5}(-\d{4})?$", error="Not a ZIP code."))
