@@ -5,6 +5,8 @@ from cis_contracts.fields import Quantity
 from cis_contracts.registry import EVENT, RPC_REQUEST, RPC_RESPONSE, message
 
 APN_PATTERN = r"^\d{3}-\d{3}-\d{3}$"
+# District data owned by accounts: the customer classes the District serves. Accounts opens accounts in
+# these only; billing refuses a tariff naming another (docs/tariffs.md). A new class is added here.
 CUSTOMER_CLASSES = ("residential", "multi_family", "commercial", "irrigation", "agency")
 FIRE_LINE_SIZES = ("1", "1.5", "2", "3", "4", "6", "8", "10", "12")  # inches
 

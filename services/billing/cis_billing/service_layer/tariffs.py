@@ -8,7 +8,9 @@ import sqlalchemy as sa
 from cis_billing.adapters.models import Account, Tariff as StoredTariff
 from cis_billing.domain.engine import Account as BillingAccount
 from cis_billing.domain.engine import BillPlan, CannotBill, Determinants, Line, Period, bill_total
-from cis_billing.domain.tariff_document import Tariff, TariffInvalid, check_fits_history, parse_tariff
+from cis_billing.domain.tariff_document import (Tariff, TariffInvalid, check_fits_history, parse_stored_tariff,
+                                                 parse_tariff)
+from cis_contracts.accounts import CUSTOMER_CLASSES
 from cis_runtime.errors import Conflict, InvalidInput, NotFound
 
 
@@ -21,15 +23,21 @@ def invalid(error: TariffInvalid, prefix: str = "document") -> InvalidInput:
     return InvalidInput(fields)
 
 
+def parse_adopted(document: dict) -> Tariff:
+    """A document offered for adoption (load, bill impact, the file check): every rule applies, and its
+    classes must be the District's (accounts owns the list: `cis_contracts.accounts.CUSTOMER_CLASSES`)."""
+    return parse_tariff(document, customer_classes=CUSTOMER_CLASSES)
+
+
 def stored_tariffs(uow) -> list[Tariff]:
-    return [parse_tariff(document) for document in uow.session.scalars(
+    return [parse_stored_tariff(document) for document in uow.session.scalars(
         sa.select(StoredTariff.document).order_by(StoredTariff.tariff_id, StoredTariff.version)).all()]
 
 
 def load_tariff(uow, document: dict) -> dict:
     """Validate and keep a tariff version; the identical document again is a no-op, a different one a conflict."""
     try:
-        tariff = parse_tariff(document)
+        tariff = parse_adopted(document)
     except TariffInvalid as error:
         raise invalid(error) from None
     # One loader at a time, so two versions cannot both pass the history check.
