@@ -157,3 +157,17 @@ def test_a_tariff_document_with_a_nul_or_nested_without_end_is_refused(running_s
     for _ in range(100):
         deep = {"x": deep}
     assert "document" in " ".join(refused(rpc.billing.load_tariff, {"document": {**DEMO, "charges": [deep]}}))
+
+
+def test_a_bill_beyond_the_money_range_is_its_accounts_exception_not_a_failed_chunk(
+        running_services, rpc, publish, metering):
+    running_services("billing")
+    rpc.billing.set_business_date("2026-04-02")
+    open_accounts(publish, "A0000001", "A0000002")
+    metering({"A0000001": "12", "A0000002": "300000000"})  # 300 million HCF at 3.65
+
+    run = run_to_completion(rpc, rpc.billing.start_bill_run({"cycle": "1", **PERIOD}))
+
+    assert run["bills_issued"] == 1
+    assert run["exceptions"] == [{"account_id": "A0000002", "reason": "bill total 1095000020.75 is beyond the "
+                                  "District's money range (below 1000000000)"}]

@@ -208,3 +208,19 @@ def test_the_shipped_tariff_files_name_only_the_classes_accounts_defines():
     assert files
     for path in files:
         parse_tariff(read_document(path), customer_classes=CUSTOMER_CLASSES)
+
+
+def test_meter_and_fire_line_sizes_are_checked_against_the_districts_lists_at_load():
+    from cis_contracts.accounts import FIRE_LINE_SIZES
+    from cis_contracts.metering import METER_SIZES
+    document = copy.deepcopy(DEMO_DOCUMENT)
+    document["meter_sizes"] = ["5/8", "7/8"]
+    document["charges"][0]["rates"] = {"5/8": "20.75", "7/8": "25.00", "10": "99.00"}
+    document["charges"].append({"rule": "private_fire_service", "rates": {"4": "25.00", "5": "30.00"}})
+    with pytest.raises(TariffInvalid) as error:
+        parse_tariff(document, meter_sizes=METER_SIZES, fire_line_sizes=FIRE_LINE_SIZES)
+    assert error.value.problems == [
+        "meter_sizes[1]: '7/8' is not a meter size the District installs (5/8, 3/4, 1, 1.5, 2, 3, 4, 6, 8)",
+        "charges[0].rates.7/8: '7/8' is not a meter size the District installs (5/8, 3/4, 1, 1.5, 2, 3, 4, 6, 8)",
+        "charges[0].rates.10: '10' is not a meter size the District installs (5/8, 3/4, 1, 1.5, 2, 3, 4, 6, 8)",
+        "charges[2].rates.5: '5' is not a fire line size the District installs (1, 1.5, 2, 3, 4, 6, 8, 10, 12)"]

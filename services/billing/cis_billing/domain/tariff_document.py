@@ -135,10 +135,17 @@ class Tariff:
 class _Checker:
     """Collects problems with their paths so one load reports all of them."""
 
-    def __init__(self, as_stored: bool = False):
+    def __init__(self, as_stored: bool = False, meter_sizes: tuple | None = None,
+                 fire_line_sizes: tuple | None = None):
         self.problems: list[str] = []
         # a stored document was checked by the rules of its day: it is billed as adopted
         self.as_stored = as_stored
+        self.known_sizes = {"meter size": meter_sizes, "fire line size": fire_line_sizes}
+
+    def known_size(self, size, what: str, path: str) -> None:
+        known = self.known_sizes.get(what)
+        if known is not None and str(size) not in known:
+            self.fail(path, f"{str(size)!r} is not a {what} the District installs ({', '.join(known)})")
 
     def fail(self, path: str, message: str) -> None:
         self.problems.append(f"{path}: {message}")
@@ -225,10 +232,11 @@ class _Checker:
         return Rounding(increment, mode) if increment and increment > 0 else None
 
 
-def parse_tariff(document: dict, customer_classes: tuple | None = None) -> Tariff:
-    """Validate a whole document. `customer_classes`: the classes the District defines (accounts owns
-    the list); a document naming another is refused."""
-    return _parse(document, _Checker(), customer_classes)
+def parse_tariff(document: dict, customer_classes: tuple | None = None, meter_sizes: tuple | None = None,
+                 fire_line_sizes: tuple | None = None) -> Tariff:
+    """Validate a whole document. The District's lists, when given, are checked too: its customer
+    classes (accounts owns the list), meter sizes (metering's) and fire line sizes (accounts')."""
+    return _parse(document, _Checker(meter_sizes=meter_sizes, fire_line_sizes=fire_line_sizes), customer_classes)
 
 
 def parse_stored_tariff(document: dict) -> Tariff:
@@ -266,6 +274,8 @@ def _parse(document: dict, check: _Checker, customer_classes: tuple | None) -> T
     if not isinstance(meter_sizes, list):
         check.fail("meter_sizes", "must be a list of meter sizes")
         meter_sizes = []
+    for i, size in enumerate(meter_sizes):
+        check.known_size(size, "meter size", f"meter_sizes[{i}]")
     billing_unit = check.one_of(document.get("billing_unit", "HCF"), UNITS, "billing_unit")
     rounding = check.mapping(document.get("rounding"), "rounding", ROUNDING_FIELDS)
     amount_rounding = check.one_of(rounding.get("amounts", "half_up"), tuple(ROUNDING_MODES), "rounding.amounts")
@@ -367,6 +377,8 @@ def _rates_by_size(check, raw, path, sizes, what="meter size"):
         check.fail(f"{path}.rates", f"must map each {what} to a rate")
         return {}
     parsed = {str(size): check.decimal(rate, f"{path}.rates.{size}") for size, rate in rates.items()}
+    for size in rates:
+        check.known_size(size, what, f"{path}.rates.{size}")
     for size in sizes:
         if str(size) not in parsed:
             check.fail(f"{path}.rates", f'no charge for meter size {size}" (the tariff serves it)')

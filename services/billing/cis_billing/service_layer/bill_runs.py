@@ -28,6 +28,7 @@ from cis_billing.domain.engine import BillPlan, CannotBill, Determinants, Line, 
 from cis_billing.domain.tariff_document import Tariff
 from cis_billing.service_layer.services import balances, next_id, next_ids
 from cis_billing.service_layer.tariffs import account_attributes, stored_tariffs
+from cis_contracts.fields import MONEY_LIMIT
 from cis_contracts.registry import get as get_contract, validate
 from cis_runtime.errors import InvalidInput, InvalidMessage, NotFound
 from cis_runtime import config
@@ -392,7 +393,10 @@ def draft_bill(account: AccountToBill, tariffs: RunTariffs, consumption: Consump
                                     account.attributes or {})
     lines = tariffs.plan(account.customer_class, account.service_period(tariffs.period)).lines(
         attributes, Determinants(determinant["consumption"], determinant["unit"]))
-    return DraftBill(account.account_id, lines)
+    draft = DraftBill(account.account_id, lines)
+    if abs(draft.total) >= MONEY_LIMIT:  # no contract carries it: a meter or tariff error, for staff
+        raise CannotBill(f"bill total {draft.total} is beyond the District's money range (below {MONEY_LIMIT})")
+    return draft
 
 
 def _insert_bills(uow, run: RunPeriod, drafts: list[DraftBill]) -> dict[str, str]:

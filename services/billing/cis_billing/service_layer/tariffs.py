@@ -10,7 +10,8 @@ from cis_billing.domain.engine import Account as BillingAccount
 from cis_billing.domain.engine import BillPlan, CannotBill, Determinants, Line, Period, bill_total
 from cis_billing.domain.tariff_document import (Tariff, TariffInvalid, check_fits_history, parse_stored_tariff,
                                                  parse_tariff)
-from cis_contracts.accounts import CUSTOMER_CLASSES
+from cis_contracts.accounts import CUSTOMER_CLASSES, FIRE_LINE_SIZES
+from cis_contracts.metering import METER_SIZES
 from cis_runtime.errors import Conflict, InvalidInput, NotFound
 
 
@@ -25,8 +26,10 @@ def invalid(error: TariffInvalid, prefix: str = "document") -> InvalidInput:
 
 def parse_adopted(document: dict) -> Tariff:
     """A document offered for adoption (load, bill impact, the file check): every rule applies, and its
-    classes must be the District's (accounts owns the list: `cis_contracts.accounts.CUSTOMER_CLASSES`)."""
-    return parse_tariff(document, customer_classes=CUSTOMER_CLASSES)
+    classes and sizes must be the District's (District data in the contracts: customer classes and fire
+    line sizes owned by accounts, `cis_contracts.accounts`; meter sizes by metering, `cis_contracts.metering`)."""
+    return parse_tariff(document, customer_classes=CUSTOMER_CLASSES, meter_sizes=METER_SIZES,
+                        fire_line_sizes=FIRE_LINE_SIZES)
 
 
 def stored_tariffs(uow) -> list[Tariff]:
