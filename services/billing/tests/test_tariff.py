@@ -224,3 +224,14 @@ def test_meter_and_fire_line_sizes_are_checked_against_the_districts_lists_at_lo
         "charges[0].rates.7/8: '7/8' is not a meter size the District installs (5/8, 3/4, 1, 1.5, 2, 3, 4, 6, 8)",
         "charges[0].rates.10: '10' is not a meter size the District installs (5/8, 3/4, 1, 1.5, 2, 3, 4, 6, 8)",
         "charges[2].rates.5: '5' is not a fire line size the District installs (1, 1.5, 2, 3, 4, 6, 8, 10, 12)"]
+
+
+def test_numbers_a_tariff_cannot_hold_are_refused_not_failed_on():
+    charges = [DEMO_DOCUMENT["charges"][0],
+               {"rule": "tiered", "tier_width": {"days_in_year": "many"},
+                "tiers": [{"upto": "1e30", "rate": "3.65"}, {"rate": "0.0000000000001"}]}]
+    assert problems(version=10**20, charges=charges) == [
+        "version: 100000000000000000000 must be a whole number from 1 to 9999",
+        "charges[1].tiers[0].upto: 1E+30 must be below 1000000000",
+        "charges[1].tiers[1].rate: 1E-13 must have at most 12 decimals",
+        "charges[1].tier_width.days_in_year: 'many' must be a whole number of days from 360 to 366"]

@@ -59,6 +59,9 @@ PLACEHOLDERS = {
     "private_fire_service": ("line_size",),
 }
 TEXT_LIMIT = 200      # a description, a name, an id
+MAX_VERSION = 9999    # the version column is an integer; a board adopts a few a year
+NUMBER_LIMIT = Decimal("1000000000")  # rates, bounds, amounts: the money range (cis_contracts.fields)
+MAX_DECIMALS = 12     # a rate per gallon has 6; more is a typo
 NESTING_LIMIT = 12    # the document is at most five levels deep; far deeper is not a tariff
 
 
@@ -172,6 +175,12 @@ class _Checker:
         if not number.is_finite():
             self.fail(path, f"{value!r} is not a number")
             return None
+        if abs(number) >= NUMBER_LIMIT:
+            self.fail(path, f"{number} must be below {NUMBER_LIMIT}")
+            return None
+        if number.as_tuple().exponent < -MAX_DECIMALS:
+            self.fail(path, f"{number} must have at most {MAX_DECIMALS} decimals")
+            return None
         if minimum is not None and number < minimum:
             self.fail(path, f"{number} must not be below {minimum}")
         return number
@@ -255,8 +264,8 @@ def _parse(document: dict, check: _Checker, customer_classes: tuple | None) -> T
     if tariff_id is not None and not check.as_stored:
         check.text(tariff_id, "tariff_id")
     version = document.get("version")
-    if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-        check.fail("version", f"{version!r} must be a whole number from 1")
+    if not isinstance(version, int) or isinstance(version, bool) or not 1 <= version <= MAX_VERSION:
+        check.fail("version", f"{version!r} must be a whole number from 1 to {MAX_VERSION}")
     effective_from = check.date(document.get("effective_from"), "effective_from")
     effective_to = check.date(document.get("effective_to"), "effective_to", allow_none=True)
     if effective_from and effective_to and effective_to < effective_from:
@@ -440,7 +449,7 @@ def _tiers(check, raw, path, key="upto"):
                            if i else "leaves a gap: the first tier must start at 0")
             elif start is not None and start < previous:
                 check.fail(f"{where}.from", f"overlaps tier {i - 1} (which ends at {previous})")
-        if upto is None and i < len(tiers) - 1:
+        if upto is None and tier.get(key) is None and i < len(tiers) - 1:  # (a bad bound is named above)
             check.fail(f"{where}.{key}", "only the last tier may be open-ended")
         if upto is not None and upto <= previous:
             check.fail(f"{where}.{key}", f"overlaps tier {i - 1}" if i else "must be above 0")
@@ -460,8 +469,16 @@ def _tiered(check, raw, path, sizes, common):
     return Charge(**common, unit=check.one_of(raw.get("unit", "HCF"), UNITS, f"{path}.unit"),
                   tiers=_tiers(check, raw, path),
                   scale_by_dwelling_units=bool(scaling.get("per_dwelling_unit", False)),
-                  days_basis=days_basis, days_in_year=int(scaling.get("days_in_year", 365)),
+                  days_basis=days_basis, days_in_year=_days_in_year(check, scaling.get("days_in_year", 365),
+                                                                    f"{path}.tier_width.days_in_year"),
                   width_rounding=check.rounding(scaling.get("rounding"), f"{path}.tier_width.rounding"))
+
+
+def _days_in_year(check, value, path: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 360 <= value <= 366:
+        check.fail(path, f"{value!r} must be a whole number of days from 360 to 366")
+        return 365
+    return value
 
 
 def _budget_tiered(check, raw, path, sizes, common):
