@@ -5,13 +5,15 @@ from cis_contracts.fields import Quantity
 from cis_contracts.registry import EVENT, RPC_REQUEST, RPC_RESPONSE, message
 
 APN_PATTERN = r"^\d{3}-\d{3}-\d{3}$"
+# District data owned by accounts: the customer classes the District serves. Accounts opens accounts in
+# these only; billing refuses a tariff naming another (docs/tariffs.md). A new class is added here.
 CUSTOMER_CLASSES = ("residential", "multi_family", "commercial", "irrigation", "agency")
 FIRE_LINE_SIZES = ("1", "1.5", "2", "3", "4", "6", "8", "10", "12")  # inches
 
 
 class AddressSchema(Schema):
     line1 = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    line2 = fields.String(load_default=None, allow_none=True)
+    line2 = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
     city = fields.String(required=True, validate=validate.Length(min=1, max=100))
     state = fields.String(load_default="CA", validate=validate.Length(equal=2))
     zip = fields.String(required=True, validate=validate.Regexp(r"^\d{5}(-\d{4})?$", error="Not a ZIP code."))

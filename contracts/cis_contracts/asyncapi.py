@@ -18,7 +18,9 @@ from cis_contracts.registry import EVENT, COMMAND
 ASYNCAPI_FILE = Path(__file__).resolve().parent.parent / "asyncapi.yaml"
 
 SIMPLE_TYPES = [
-    (cis_fields.Money, {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "description": "decimal amount"}),
+    (cis_fields.Quantity, {"type": "string", "pattern": r"^-?\d+(\.\d+)?$", "description": "decimal quantity"}),
+    (cis_fields.Money, {"type": "string", "pattern": cis_fields.MONEY_PATTERN,
+                        "description": "decimal amount, at most two decimals"}),
     (fields.AwareDateTime, {"type": "string", "format": "date-time"}),
     (fields.DateTime, {"type": "string", "format": "date-time"}),
     (fields.Date, {"type": "string", "format": "date"}),

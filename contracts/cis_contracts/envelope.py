@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 from marshmallow import Schema, fields, validate
 
-from cis_contracts.fields import ZonedDateTime
+from cis_contracts.fields import ZonedDateTime, apply_schema_door_rules
 
 
 class EnvelopeSchema(Schema):
@@ -19,6 +19,9 @@ class EnvelopeSchema(Schema):
     producer = fields.String(required=True)
     correlation_id = fields.String(required=True)
     payload = fields.Dict(required=True)
+
+
+apply_schema_door_rules(EnvelopeSchema)
 
 
 def contract_name(envelope: dict) -> str:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from marshmallow import Schema
 
+from cis_contracts.fields import apply_schema_door_rules
+
 EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
 
 EVENT = "event"          # published to the cis.events exchange, routing key = name
@@ -56,6 +58,7 @@ def message(name, kind, summary, exchange="cis.events", rpc="", external_queue="
     def register(schema_cls: type[Schema]):
         if name in MESSAGES:
             raise ValueError(f"contract {name} registered twice")
+        apply_schema_door_rules(schema_cls)
         MESSAGES[name] = Message(name, kind, schema_cls, summary, exchange, rpc, external_queue)
         schema_cls.message_name = name
         return schema_cls

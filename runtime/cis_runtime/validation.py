@@ -12,3 +12,14 @@ def load_request(message_name: str, request) -> dict:
         return validate(message_name, request)
     except ValidationError as exc:
         raise InvalidInput(exc.normalized_messages()) from None
+
+
+ID_LIMIT = 100
+
+
+def load_id(field: str, value) -> str:
+    """An identifier passed bare to an RPC (an account id, a run id): a short string without NUL, so a
+    1 MB or NUL-bearing id is refused naming the field instead of failing at the database."""
+    if not isinstance(value, str) or not value or len(value) > ID_LIMIT or "\x00" in value:
+        raise InvalidInput({field: [f"Give the {field} as a string of 1 to {ID_LIMIT} characters."]})
+    return value

@@ -5,7 +5,7 @@ from cis_accounts.service_layer import services
 from cis_contracts.registry import get as contract
 from cis_runtime.edge.clock_rpc import BusinessClockRpc
 from cis_runtime.edge.dependencies import Database, RelayDependency
-from cis_runtime.validation import load_request
+from cis_runtime.validation import load_id, load_request
 
 
 class Service(BusinessClockRpc):
@@ -41,7 +41,8 @@ class Service(BusinessClockRpc):
     @rpc
     def get_account(self, account_id):
         with self.db() as uow:
-            return contract("accounts.account.v1").schema().dump(services.get_account(uow, account_id))
+            return contract("accounts.account.v1").schema().dump(
+                services.get_account(uow, load_id("account_id", account_id)))
 
     @rpc
     def change_account_attributes(self, request):
@@ -54,7 +55,7 @@ class Service(BusinessClockRpc):
     def get_account_attributes(self, account_id):
         with self.db() as uow:
             return contract("accounts.account_attributes.v1").schema().dump(
-                services.get_account_attributes(uow, account_id))
+                services.get_account_attributes(uow, load_id("account_id", account_id)))
 
     @rpc
     def close_account(self, request):
@@ -71,7 +72,8 @@ class Service(BusinessClockRpc):
     @rpc
     def get_bill_delivery(self, account_id):
         with self.db() as uow:
-            return contract("accounts.bill_delivery.v1").schema().dump(services.get_bill_delivery(uow, account_id))
+            return contract("accounts.bill_delivery.v1").schema().dump(
+                services.get_bill_delivery(uow, load_id("account_id", account_id)))
 
     @rpc
     def list_accounts(self):

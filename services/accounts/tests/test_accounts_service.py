@@ -58,3 +58,38 @@ def test_bad_requests_name_the_field_and_store_nothing(running_services, rpc):
     with engine_for("accounts").connect() as db:
         assert db.scalar(sa.text("select count(*) from parcels")) == 0
         assert db.scalar(sa.text("select count(*) from connections")) == 0
+
+
+def test_oversized_strings_nul_bytes_implausible_dates_and_huge_numbers_are_refused_naming_the_field(
+        running_services, rpc):  # issue 10: each was a 500 or stored as given
+    running_services("accounts")
+    long_line = {**ADDRESS, "line2": "x" * 5000}
+    cases = [
+        (rpc.accounts.create_customer, {"name": "Ana Reyes", "mailing_address": long_line}, ("mailing_address", "line2")),
+        (rpc.accounts.create_customer, {"name": "Ana\x00 Reyes", "mailing_address": ADDRESS}, ("name",)),
+        (rpc.accounts.create_parcel, {"apn": "011-222-333", "situs_address": ADDRESS, "owner_of_record": "A" * 5000},
+         ("owner_of_record",)),
+        (rpc.accounts.authorize_connection, {"apn": "011-222-333", "authorized_meter_size": "5/8",
+                                             "dwelling_units": 10**20}, ("dwelling_units",)),
+        (rpc.accounts.open_account, {"customer_id": "C1", "connection_id": "SC1", "opened_on": "9999-12-31"},
+         ("opened_on",)),
+    ]
+    for call, request, path in cases:
+        with pytest.raises(InvalidInput) as error:
+            call(request)
+        fields = error.value.args[0]
+        for key in path:
+            assert key in fields, (request, fields)
+            fields = fields[key]
+    with engine_for("accounts").connect() as db:
+        assert db.scalar(sa.text("select count(*) from customers")) == 0
+        assert db.scalar(sa.text("select count(*) from parcels")) == 0
+
+
+def test_an_account_id_with_a_nul_or_a_megabyte_long_is_refused_naming_the_field(running_services, rpc):
+    running_services("accounts")
+    for call in (rpc.accounts.get_account, rpc.accounts.get_account_attributes, rpc.accounts.get_bill_delivery):
+        for account_id in ("A\x00", "A" * 1_000_000, 7):
+            with pytest.raises(InvalidInput) as error:
+                call(account_id)
+            assert "account_id" in error.value.args[0]

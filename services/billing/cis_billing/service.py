@@ -11,7 +11,7 @@ from cis_runtime import config
 from cis_runtime.edge.clock_rpc import BusinessClockRpc
 from cis_runtime.edge.consumers import reliable_handler
 from cis_runtime.edge.dependencies import Database, RelayDependency, TimedRpcProxy
-from cis_runtime.validation import load_request
+from cis_runtime.validation import load_id, load_request
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class Service(BusinessClockRpc):
     @rpc
     def get_bill_run(self, run_id):
         with self.db() as uow:
-            return contract("billing.bill_run.v1").schema().dump(bill_runs.get_bill_run(uow, run_id))
+            return contract("billing.bill_run.v1").schema().dump(bill_runs.get_bill_run(uow, load_id("run_id", run_id)))
 
     @rpc
     def post_payment(self, request):
@@ -89,7 +89,8 @@ class Service(BusinessClockRpc):
     @rpc
     def account_statement(self, account_id):
         with self.db() as uow:
-            return contract("billing.account_statement.v1").schema().dump(services.account_statement(uow, account_id))
+            return contract("billing.account_statement.v1").schema().dump(
+                services.account_statement(uow, load_id("account_id", account_id)))
 
     @rpc
     def ledger_positions(self, request):
@@ -101,7 +102,7 @@ class Service(BusinessClockRpc):
     def account_statement_v2(self, account_id):
         with self.db() as uow:
             return contract("billing.account_statement.v2").schema().dump(
-                statements.account_statement_v2(uow, account_id))
+                statements.account_statement_v2(uow, load_id("account_id", account_id)))
 
     @rpc
     def post_adjustment(self, request):

@@ -14,8 +14,8 @@ from pathlib import Path
 import yaml
 from sqlalchemy.orm import sessionmaker
 
-from cis_billing.domain.tariff_document import TariffInvalid, parse_tariff
-from cis_billing.service_layer.tariffs import load_tariff
+from cis_billing.domain.tariff_document import TariffInvalid
+from cis_billing.service_layer.tariffs import load_tariff, parse_adopted
 from cis_runtime import config
 from cis_runtime.db import make_engine
 from cis_runtime.errors import Conflict, InvalidInput
@@ -52,7 +52,7 @@ def main(argv=None) -> int:
         return 2
     if args.command == "check":
         try:
-            tariff = parse_tariff(document)
+            tariff = parse_adopted(document)
         except TariffInvalid as error:
             return _report(args.path, [problem for problem in error.problems])
         print(f"{args.path}: {tariff.label} is a valid tariff document")

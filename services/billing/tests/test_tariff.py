@@ -128,3 +128,110 @@ def test_another_tariff_covering_the_same_class_on_overlapping_dates_is_refused(
 def test_a_version_must_follow_the_stored_versions():
     with pytest.raises(TariffInvalid, match="version: residential@1 is not after the stored residential@1"):
         check_fits_history(DEMO, [DEMO])
+
+
+# --- issue 10: unknown fields, placeholders and customer classes refused at load --------------
+
+def test_an_unknown_field_anywhere_in_the_document_is_refused_naming_its_place():
+    charges = copy.deepcopy(DEMO_DOCUMENT["charges"]) + [
+        {"rule": "fixed_surcharge", "description": "Treatment surcharge", "pre": "day", "rate": "1.42"},
+        {"rule": "tiered", "tier_width": {"per_dwelling_units": True},
+         "tiers": [{"upto": "4", "rate": "3.65", "rat": "1"}, {"rate": "6.17"}]}]
+    found = problems(charges=charges, effective_form="2026-07-01",
+                     penalties={"percent_of_current": "10", "monthly_percent_past_due": "1"},
+                     rounding={"amounts": "half_up", "consumption": {"increment": "1", "mdoe": "down"}})
+    assert found == [
+        "effective_form: unknown field (did you mean effective_from?)",
+        "rounding.consumption.mdoe: unknown field (did you mean mode?)",
+        "charges[2].pre: unknown field (did you mean per?)",
+        "charges[3].tier_width.per_dwelling_units: unknown field (did you mean per_dwelling_unit?)",
+        "charges[3].tiers[0].rat: unknown field (did you mean rate?)",
+        "penalties.monthly_percent_past_due: unknown field (did you mean monthly_percent_of_past_due?)"]
+
+
+def test_a_field_of_another_charge_kind_is_unknown_to_this_one():
+    found = problems(charges=[DEMO_DOCUMENT["charges"][0],
+                              {"rule": "volumetric", "rate": "3.65", "per": "day"},
+                              {"rule": "budget_tiered", "budget": {"plant_factr": "0.7"},
+                               "tiers": [{"upto": "40", "rate": "1.50"}, {"rate": "8.00"}]}])
+    assert "charges[1].per: unknown field (volumetric takes rule, description, active_from, active_to, unit, " \
+           "rate)" in found
+    assert "charges[2].budget.plant_factr: unknown field (did you mean plant_factor?)" in found
+    assert "charges[2].tiers[0].upto: unknown field (did you mean upto_percent?)" in found
+
+
+@pytest.mark.parametrize("rule_fields, description, problem", [
+    ({"rule": "fixed_by_meter_size", "per": "month", "rates": {"5/8": "20.75"}}, "Service, {meter_sise}\" meter",
+     "unknown placeholder {meter_sise}: fixed_by_meter_size offers {meter_size}"),
+    ({"rule": "private_fire_service", "rates": {"4": "25.00"}}, "Fire line {meter_size}",
+     "unknown placeholder {meter_size}: private_fire_service offers {line_size}"),
+    ({"rule": "volumetric", "rate": "3.65"}, "Water usage {unit}",
+     "unknown placeholder {unit}: volumetric offers no placeholders"),
+    ({"rule": "fixed_surcharge", "rate": "4.10"}, "Surcharge {}", "unknown placeholder {}: fixed_surcharge offers "
+                                                                  "{meter_size}"),
+    ({"rule": "fixed_surcharge", "rate": "4.10"}, "Surcharge {meter_size", "unbalanced braces: write { as {{ "
+                                                                          "and } as }}"),
+])
+def test_a_description_placeholder_the_charge_does_not_offer_is_refused_at_load(rule_fields, description, problem):
+    document = {**DEMO_DOCUMENT, "meter_sizes": ["5/8"],
+                "charges": [{**rule_fields, "description": description}]}
+    with pytest.raises(TariffInvalid) as error:
+        parse_tariff(document)
+    assert error.value.problems == [f"charges[0].description: {problem}"]
+
+
+def test_offered_placeholders_and_escaped_braces_load_and_bill():
+    document = {**DEMO_DOCUMENT, "charges": [
+        {**DEMO_DOCUMENT["charges"][0], "description": "Service {{base}}, {meter_size}\" meter"},
+        {"rule": "volumetric", "description": "Water usage", "rate": "3.65"}]}
+    lines = calculate([parse_tariff(document)], Account("residential", "5/8"), Determinants(Decimal("1")), APRIL)
+    assert lines[0].description == 'Service {base}, 5/8" meter'
+
+
+DISTRICT_CLASSES = ("residential", "multi_family", "commercial", "irrigation", "agency")
+
+
+def test_a_customer_class_accounts_does_not_define_is_refused():
+    with pytest.raises(TariffInvalid) as error:
+        parse_tariff({**DEMO_DOCUMENT, "customer_classes": ["residential", "multifamily"]},
+                     customer_classes=DISTRICT_CLASSES)
+    assert error.value.problems == [
+        "customer_classes[1]: 'multifamily' is not a customer class of the District (accounts defines agency, "
+        "commercial, irrigation, multi_family, residential)"]
+
+
+def test_the_shipped_tariff_files_name_only_the_classes_accounts_defines():
+    from pathlib import Path
+    from cis_billing.tariffs import read_document
+    from cis_contracts.accounts import CUSTOMER_CLASSES
+    files = sorted((Path(__file__).resolve().parent.parent / "tariffs").glob("*.yaml"))
+    assert files
+    for path in files:
+        parse_tariff(read_document(path), customer_classes=CUSTOMER_CLASSES)
+
+
+def test_meter_and_fire_line_sizes_are_checked_against_the_districts_lists_at_load():
+    from cis_contracts.accounts import FIRE_LINE_SIZES
+    from cis_contracts.metering import METER_SIZES
+    document = copy.deepcopy(DEMO_DOCUMENT)
+    document["meter_sizes"] = ["5/8", "7/8"]
+    document["charges"][0]["rates"] = {"5/8": "20.75", "7/8": "25.00", "10": "99.00"}
+    document["charges"].append({"rule": "private_fire_service", "rates": {"4": "25.00", "5": "30.00"}})
+    with pytest.raises(TariffInvalid) as error:
+        parse_tariff(document, meter_sizes=METER_SIZES, fire_line_sizes=FIRE_LINE_SIZES)
+    assert error.value.problems == [
+        "meter_sizes[1]: '7/8' is not a meter size the District installs (5/8, 3/4, 1, 1.5, 2, 3, 4, 6, 8)",
+        "charges[0].rates.7/8: '7/8' is not a meter size the District installs (5/8, 3/4, 1, 1.5, 2, 3, 4, 6, 8)",
+        "charges[0].rates.10: '10' is not a meter size the District installs (5/8, 3/4, 1, 1.5, 2, 3, 4, 6, 8)",
+        "charges[2].rates.5: '5' is not a fire line size the District installs (1, 1.5, 2, 3, 4, 6, 8, 10, 12)"]
+
+
+def test_numbers_a_tariff_cannot_hold_are_refused_not_failed_on():
+    charges = [DEMO_DOCUMENT["charges"][0],
+               {"rule": "tiered", "tier_width": {"days_in_year": "many"},
+                "tiers": [{"upto": "1e30", "rate": "3.65"}, {"rate": "0.0000000000001"}]}]
+    assert problems(version=10**20, charges=charges) == [
+        "version: 100000000000000000000 must be a whole number from 1 to 9999",
+        "charges[1].tiers[0].upto: 1E+30 must be below 1000000000",
+        "charges[1].tiers[1].rate: 1E-13 must have at most 12 decimals",
+        "charges[1].tier_width.days_in_year: 'many' must be a whole number of days from 360 to 366"]

@@ -103,7 +103,7 @@ def test_a_bill_preview_says_what_an_account_would_pay_for_n_hcf(running_service
 def test_a_bill_preview_by_class_shows_tiers_days_and_proration(running_services, rpc):
     running_services("billing")
     rpc.billing.load_tariff({"document": MULTIFAMILY})
-    preview = rpc.billing.preview_bill({"customer_class": "multifamily", "meter_size": "5/8", "dwelling_units": 2,
+    preview = rpc.billing.preview_bill({"customer_class": "multi_family", "meter_size": "5/8", "dwelling_units": 2,
                                         "consumption": "12.7", "period_start": "2026-07-01",
                                         "period_end": "2026-07-31", "winter_average": "6"})
     assert [(l["description"], l["quantity"], l["amount"], l["tier_from"], l["tier_to"]) for l in preview["lines"]][
@@ -129,7 +129,7 @@ def test_a_bill_run_bills_multifamily_tiers_by_the_dwelling_units_from_account_o
         running_services, rpc, publish, metering):  # noqa: F811
     running_services("billing")
     rpc.billing.load_tariff({"document": MULTIFAMILY})
-    open_accounts(publish, "A0000001", customer_class="multifamily", dwelling_units=2)
+    open_accounts(publish, "A0000001", customer_class="multi_family", dwelling_units=2)
     metering({"A0000001": "12"})
 
     run = run_to_completion(rpc, rpc.billing.start_bill_run({"cycle": "1", "period_start": "2026-07-01",

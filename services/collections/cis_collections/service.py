@@ -13,7 +13,7 @@ from cis_runtime.edge.clock_rpc import BusinessClockRpc
 from cis_runtime.edge.consumers import reliable_handler
 from cis_runtime.edge.dependencies import Database, RelayDependency, TimedRpcProxy
 from cis_runtime.errors import InvalidInput
-from cis_runtime.validation import load_request
+from cis_runtime.validation import load_id, load_request
 
 STATUS = "collections.collections_status.v1"
 
@@ -115,8 +115,7 @@ class Service(BusinessClockRpc):
 
     @rpc
     def account_status(self, account_id):
-        if not isinstance(account_id, str) or not account_id:
-            raise InvalidInput({"account_id": ["Give the account id as a non-empty string."]})
+        _check_account_id(account_id)
         with self.db() as uow:
             return contract("collections.account_status.v1").schema().dump(services.account_status(uow, account_id))
 
@@ -217,8 +216,7 @@ class Service(BusinessClockRpc):
 
 
 def _check_account_id(account_id):
-    if not isinstance(account_id, str) or not account_id:
-        raise InvalidInput({"account_id": ["Give the account id as a non-empty string."]})
+    load_id("account_id", account_id)  # a NUL or a megabyte-long id is refused naming the field
 
 
 def _business_date(business_date) -> date | None:

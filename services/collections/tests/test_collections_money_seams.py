@@ -4,8 +4,10 @@ shut off, and a notice on record mailed too early does not count."""
 from decimal import Decimal
 
 import pytest
+import sqlalchemy as sa
 
 from cis_contracts.registry import get
+from cis_runtime.edge.dependencies import engine_for
 from cis_runtime.testing import wait_for
 from test_collections_service import (PAYMENT_POSTED, deliver_bill, delivered_on, has_payment, payment_posted,
                                       query, receive_bill)
@@ -107,14 +109,23 @@ def test_a_second_run_the_same_day_acts_on_a_payment_applied_since_and_repeats_n
 
 
 def test_one_account_whose_data_breaks_the_engine_is_reported_and_the_others_are_assessed(collections, publish):
-    # two bills whose past-due sum no notice can hold (numeric overflow of the notice's amount)
-    receive_bill(publish, bill_id="B0000007", account_id="A0000001", total="9000000000.00")
-    receive_bill(publish, bill_id="B0000008", account_id="A0000001", total="9000000000.00")
-    receive_bill(publish, bill_id="B0000003", account_id="A0000002")
-    collections.set_business_date("2026-04-24")
-    run = collections.run_daily()
-    assert run["accounts_failed"] == [{"account_id": "A0000001",
-                                       "reason": "NumericValueOutOfRange: numeric field overflow"}]
+    # A past-due amount the notices table cannot hold. (Before issue 10 a 9,000,000,000.00 bill
+    # overflowed NUMERIC(12,2); amounts that large are now refused at the door, so the test narrows the
+    # column instead, for this test only.)
+    with engine_for("collections").begin() as db:
+        db.execute(sa.text("alter table notices add constraint test_amount_fits check (amount_past_due < 1000000)"))
+    try:
+        receive_bill(publish, bill_id="B0000007", account_id="A0000001", total="1500000.00")
+        receive_bill(publish, bill_id="B0000008", account_id="A0000001", total="1500000.00")
+        receive_bill(publish, bill_id="B0000003", account_id="A0000002")
+        collections.set_business_date("2026-04-24")
+        run = collections.run_daily()
+    finally:
+        with engine_for("collections").begin() as db:
+            db.execute(sa.text("alter table notices drop constraint test_amount_fits"))
+    [failed] = run["accounts_failed"]
+    assert failed["account_id"] == "A0000001"
+    assert failed["reason"].startswith("CheckViolation: new row for relation \"notices\" violates check constraint")
     assert (run["notices_requested"], run["actions_taken"]) == (1, 2)  # A0000002's reminder and penalty
     assert [n["account_id"] for n in outbox(NOTICE_REQUESTED)] == ["A0000002"]
     # nothing of the broken account's is half-stored: its savepoint rolled back

@@ -242,3 +242,11 @@ def test_the_migrations_create_exactly_the_models_tables(service_db):
     with engine.connect() as connection:
         differences = compare_metadata(MigrationContext.configure(connection), Base.metadata)
     assert differences == []
+
+
+def test_an_account_id_with_a_nul_or_a_megabyte_long_is_refused_naming_the_field(collections):
+    for call in (collections.account_status, collections.collections_status):  # issue 10: a NUL was a 500
+        for account_id in ("A\x00", "A" * 1_000_000, 7):
+            with pytest.raises(InvalidInput) as error:
+                call(account_id)
+            assert "account_id" in error.value.args[0]

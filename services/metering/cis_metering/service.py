@@ -8,7 +8,7 @@ from cis_runtime.edge.clock_rpc import BusinessClockRpc
 from cis_runtime.edge.consumers import reliable_handler
 from cis_runtime.edge.dependencies import Database, RelayDependency
 from cis_runtime.topology import AMI_EXCHANGE
-from cis_runtime.validation import load_request
+from cis_runtime.validation import load_id, load_request
 
 ACCOUNT_OPENED = "accounts.account_opened.v1"
 ACCOUNT_CLOSED = "accounts.account_closed.v1"
@@ -111,7 +111,8 @@ class Service(BusinessClockRpc):
     @rpc
     def account_meter_reads(self, account_id):
         with self.db() as uow:
-            return contract("metering.account_reads.v1").schema().dump(services.account_meter_reads(uow, account_id))
+            return contract("metering.account_reads.v1").schema().dump(
+                services.account_meter_reads(uow, load_id("account_id", account_id)))
 
     @rpc
     def account_meter_reads_v2(self, account_id):

@@ -324,3 +324,11 @@ def test_metering_contract_examples_honour_their_schemas():
         assert examples, f"{name} has no example"
         for example in examples:
             get(name).schema().load(json.loads(json.dumps(example)))
+
+
+def test_an_account_id_with_a_nul_or_a_megabyte_long_is_refused_naming_the_field(running_services, rpc):
+    running_services("metering")  # issue 10: a NUL reached PostgreSQL (a 500)
+    for account_id in ("A\x00", "A" * 1_000_000, 7):
+        with pytest.raises(InvalidInput) as error:
+            rpc.metering.account_meter_reads(account_id)
+        assert "account_id" in error.value.args[0]

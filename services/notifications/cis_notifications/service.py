@@ -12,7 +12,7 @@ from cis_notifications.service_layer import bills, past_due, services
 from cis_runtime.edge.clock_rpc import BusinessClockRpc
 from cis_runtime.edge.consumers import reliable_handler
 from cis_runtime.edge.dependencies import Database, RelayDependency
-from cis_runtime.errors import InvalidInput
+from cis_runtime.validation import load_id
 
 ACCOUNT_OPENED = "accounts.account_opened.v1"
 BILL_ISSUED = "billing.bill_issued.v1"
@@ -109,15 +109,13 @@ class Service(BusinessClockRpc):
 
     @rpc
     def list_deliveries(self, account_id):
-        if not isinstance(account_id, str) or not account_id:
-            raise InvalidInput({"account_id": ["Give the account id as a non-empty string."]})
+        load_id("account_id", account_id)  # a NUL or a megabyte-long id is refused naming the field
         with self.db() as uow:
             return contract("notifications.deliveries.v1").schema().dump(services.list_deliveries(uow, account_id))
 
     @rpc
     def list_deliveries_v2(self, account_id):
-        if not isinstance(account_id, str) or not account_id:
-            raise InvalidInput({"account_id": ["Give the account id as a non-empty string."]})
+        load_id("account_id", account_id)  # a NUL or a megabyte-long id is refused naming the field
         with self.db() as uow:
             return contract("notifications.deliveries.v2").schema().dump(
                 services.list_deliveries_v2(uow, account_id))

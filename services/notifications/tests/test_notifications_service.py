@@ -327,3 +327,13 @@ def test_gov_60373_a_relay_that_keeps_refusing_does_not_hold_up_the_mailed_lette
              message="email given up")
     assert [(d["channel"], d["notice_id"]) for d in dispatched()] == [("mail", "N0000007")]
     assert [r["notice_id"] for r in manifest(mail_drop)] == ["N0000007"]
+
+
+def test_an_account_id_with_a_nul_or_a_megabyte_long_is_refused_naming_the_field(running_services, rpc):
+    from cis_runtime.errors import InvalidInput
+    running_services("notifications")  # issue 10: a NUL reached PostgreSQL (a 500)
+    for call in (rpc.notifications.list_deliveries, rpc.notifications.list_deliveries_v2):
+        for account_id in ("A\x00", "A" * 1_000_000, 7):
+            with pytest.raises(InvalidInput) as error:
+                call(account_id)
+            assert "account_id" in error.value.args[0]

@@ -3,6 +3,9 @@ from datetime import date, timedelta
 from decimal import Decimal
 
 DAYS_TO_PAY = 21
+# The longest period one bill run may bill: the District bills monthly or bimonthly; a year covers a
+# seasonal or catch-up cycle. Ten years in one bill is a typo.
+MAX_RUN_PERIOD_DAYS = 366
 
 
 def due_date(issued_on: date) -> date:
@@ -21,6 +24,16 @@ def cycle_period_gap(start: date, billed: list[tuple[str, date, date]]) -> str |
         return None
     return (f"must be {last_end + timedelta(days=1)}, the day after the cycle's last period (bill run {run_id}): "
             f"the days between would never be billed")
+
+
+def run_period_problem(start: date, end: date, today: date) -> str | None:
+    """Why a bill run may not bill [start, end] on business date `today` (a problem of period_end), or None."""
+    days = (end - start).days + 1
+    if days > MAX_RUN_PERIOD_DAYS:
+        return f"the period is {days} days; a bill run bills at most {MAX_RUN_PERIOD_DAYS}"
+    if end > today:
+        return f"is after the business date {today}: days not yet served cannot be billed"
+    return None
 
 
 def overlapping_bill(start: date, end: date, bills: list[tuple[str, date, date]]) -> str | None:

@@ -16,7 +16,7 @@ from cis_billing.adapters.models import Tariff as StoredTariff
 from cis_billing.domain.adjustments import lines_total, penalty_lines, signed_amount, staff_lines
 from cis_billing.domain.penalties import late_penalties
 from cis_billing.domain.receivables import Charge, Credit, past_due_on, settled_by
-from cis_billing.domain.tariff_document import parse_tariff
+from cis_billing.domain.tariff_document import parse_stored_tariff
 from cis_billing.service_layer.services import balances, locked_account, next_id
 from cis_runtime.errors import Conflict, InvalidInput, InvalidMessage
 
@@ -143,7 +143,7 @@ def _receivables(uow, account_id: str) -> tuple[list[Charge], list[Credit]]:
 def _grace_days(uow, bill_ids: list[str]) -> dict[str, int]:
     """Each bill's grace days: those of the tariff version that billed it."""
     versions = _billing_versions(uow, bill_ids)
-    tariffs = {key: parse_tariff(uow.session.get(StoredTariff, key).document) for key in set(versions.values())}
+    tariffs = {key: parse_stored_tariff(uow.session.get(StoredTariff, key).document) for key in set(versions.values())}
     return {bill_id: tariffs[key].penalties.get("grace_days", 0) for bill_id, key in versions.items()}
 
 
@@ -159,7 +159,7 @@ def _bill_of(uow, request: dict) -> Bill:
 
 def _billing_tariff(uow, bill_id: str):
     """The version that billed the bill: that of its last line (the version in effect at the period's end)."""
-    return parse_tariff(uow.session.get(StoredTariff, _billing_versions(uow, [bill_id])[bill_id]).document)
+    return parse_stored_tariff(uow.session.get(StoredTariff, _billing_versions(uow, [bill_id])[bill_id]).document)
 
 
 def _billing_versions(uow, bill_ids: list[str]) -> dict[str, tuple[str, int]]:

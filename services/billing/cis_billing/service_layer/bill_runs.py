@@ -23,11 +23,12 @@ from sqlalchemy.dialects.postgresql import insert
 from cis_billing.adapters import bulk
 from cis_billing.adapters.locks import lock_bill_cycle, lock_ledgers, try_advisory_lock
 from cis_billing.adapters.models import Account, Bill, BillRun, BillRunAccount
-from cis_billing.domain.billing import cycle_period_gap, due_date, overlapping_bill
+from cis_billing.domain.billing import cycle_period_gap, due_date, overlapping_bill, run_period_problem
 from cis_billing.domain.engine import BillPlan, CannotBill, Determinants, Line, Period, bill_total
 from cis_billing.domain.tariff_document import Tariff
 from cis_billing.service_layer.services import balances, next_id, next_ids
 from cis_billing.service_layer.tariffs import account_attributes, stored_tariffs
+from cis_contracts.fields import MONEY_LIMIT
 from cis_contracts.registry import get as get_contract, validate
 from cis_runtime.errors import InvalidInput, InvalidMessage, NotFound
 from cis_runtime import config
@@ -51,9 +52,15 @@ DeterminantsFetcher = Callable[[dict], dict]  # metering.billing_determinants
 # --- requesting and reporting ---------------------------------------------------------------
 
 def start_bill_run(uow, request: dict) -> dict:
-    """Request a run; the same cycle and period again returns the run already requested. A period
-    leaving days after the cycle's last period unbilled is refused."""
+    """Request a run; the same cycle and period again returns the run already requested. A cycle no
+    account is on, a period longer than a run may bill, ending after the business date, or leaving days
+    after the cycle's last period unbilled is refused."""
     period = (request["cycle"], request["period_start"], request["period_end"])
+    if problem := run_period_problem(period[1], period[2], uow.today()):
+        raise InvalidInput({"period_end": [problem]})
+    if not uow.session.scalar(sa.select(sa.exists().where(Account.bill_cycle == period[0]))):
+        raise InvalidInput({"cycle": [f"no account is on bill cycle {period[0]!r} (accounts opened moments ago "
+                                      "may not have reached billing yet)"]})
     lock_bill_cycle(uow.session, period[0])
     billed = uow.session.execute(sa.select(BillRun.run_id, BillRun.period_start, BillRun.period_end).where(
         BillRun.cycle == period[0])).all()
@@ -296,7 +303,14 @@ def _fetch(fetch_determinants: DeterminantsFetcher, period: Period, account_ids:
     loaded = validate(CONSUMPTION_RESPONSE, {**response, "determinants": response["determinants"][:1]})
     not_billable = {m["account_id"]: m["reason"] for m in loaded["missing"]}
     not_billable.update((held["account_id"], f"held by metering: {held['reason']}") for held in loaded["held"])
-    return Consumption({d["account_id"]: d for d in map(_billable, response["determinants"])}, not_billable)
+    billable = {}
+    for determinant in response["determinants"]:
+        try:
+            billable[determinant["account_id"]] = _billable(determinant)
+        except InvalidMessage as error:  # that account's exception: the others are billed
+            if isinstance(determinant.get("account_id"), str):
+                not_billable[determinant["account_id"]] = str(error)[:REASON_LIMIT]
+    return Consumption(billable, not_billable)
 
 
 def _billable(determinant: dict) -> dict:
@@ -339,11 +353,23 @@ def bill_chunk(uow, run: RunPeriod, tariffs: RunTariffs, accounts: list[AccountT
             drafts.append(draft_bill(account, tariffs, consumption))
         except CannotBill as reason:
             exceptions[account.account_id] = str(reason)
+        except Exception as error:  # noqa: BLE001 - a bug met by one account is that account's exception
+            # The calculation touches nothing but its inputs: the rest of the chunk is billed, and the
+            # run completes instead of failing the chunk on every retry.
+            log.exception("bill run %s: account %s could not be calculated", run.run_id, account.account_id)
+            exceptions[account.account_id] = unexpected_reason(error)
     issued = _insert_bills(uow, run, drafts)
     for draft in drafts:
         if draft.account_id not in issued:
             exceptions[draft.account_id] = "already billed for this period"
     _record_exceptions(uow, run.run_id, exceptions)
+
+
+REASON_LIMIT = 500  # a run exception's reason is read by staff, not a traceback
+
+
+def unexpected_reason(error: Exception) -> str:
+    return f"unexpected error, reported to support: {type(error).__name__}: {error}"[:REASON_LIMIT]
 
 
 def _other_bills(uow, run: RunPeriod, account_ids: list[str]) -> dict[str, list[tuple]]:
@@ -367,7 +393,10 @@ def draft_bill(account: AccountToBill, tariffs: RunTariffs, consumption: Consump
                                     account.attributes or {})
     lines = tariffs.plan(account.customer_class, account.service_period(tariffs.period)).lines(
         attributes, Determinants(determinant["consumption"], determinant["unit"]))
-    return DraftBill(account.account_id, lines)
+    draft = DraftBill(account.account_id, lines)
+    if abs(draft.total) >= MONEY_LIMIT:  # no contract carries it: a meter or tariff error, for staff
+        raise CannotBill(f"bill total {draft.total} is beyond the District's money range (below {MONEY_LIMIT})")
+    return draft
 
 
 def _insert_bills(uow, run: RunPeriod, drafts: list[DraftBill]) -> dict[str, str]:

@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from cis_billing.adapters.models import Account, Bill
 from cis_billing.domain.bill_impact import PricedAccount, summarise
 from cis_billing.domain.engine import BillPlan, CannotBill, Determinants, Period, bill_total
-from cis_billing.domain.tariff_document import Tariff, TariffInvalid, check_fits_history, parse_tariff
-from cis_billing.service_layer.tariffs import account_attributes, invalid, stored_tariffs
+from cis_billing.domain.tariff_document import Tariff, TariffInvalid, check_fits_history
+from cis_billing.service_layer.tariffs import account_attributes, invalid, parse_adopted, stored_tariffs
 from cis_contracts.registry import validate
 
 METERING_BATCH = 10000  # accounts per metering.get_consumption call
@@ -25,7 +25,7 @@ ConsumptionFetcher = Callable[[dict], dict]
 
 def bill_impact(uow, document: dict, fetch_consumption: ConsumptionFetcher) -> dict:
     try:
-        proposed = parse_tariff(document)
+        proposed = parse_adopted(document)
         stored = stored_tariffs(uow)
         check_fits_history(proposed, stored)  # a proposal the board could adopt as it stands
     except TariffInvalid as error:

@@ -8,7 +8,10 @@ import sqlalchemy as sa
 from cis_billing.adapters.models import Account, Tariff as StoredTariff
 from cis_billing.domain.engine import Account as BillingAccount
 from cis_billing.domain.engine import BillPlan, CannotBill, Determinants, Line, Period, bill_total
-from cis_billing.domain.tariff_document import Tariff, TariffInvalid, check_fits_history, parse_tariff
+from cis_billing.domain.tariff_document import (Tariff, TariffInvalid, check_fits_history, parse_stored_tariff,
+                                                 parse_tariff)
+from cis_contracts.accounts import CUSTOMER_CLASSES, FIRE_LINE_SIZES
+from cis_contracts.metering import METER_SIZES
 from cis_runtime.errors import Conflict, InvalidInput, NotFound
 
 
@@ -21,15 +24,23 @@ def invalid(error: TariffInvalid, prefix: str = "document") -> InvalidInput:
     return InvalidInput(fields)
 
 
+def parse_adopted(document: dict) -> Tariff:
+    """A document offered for adoption (load, bill impact, the file check): every rule applies, and its
+    classes and sizes must be the District's (District data in the contracts: customer classes and fire
+    line sizes owned by accounts, `cis_contracts.accounts`; meter sizes by metering, `cis_contracts.metering`)."""
+    return parse_tariff(document, customer_classes=CUSTOMER_CLASSES, meter_sizes=METER_SIZES,
+                        fire_line_sizes=FIRE_LINE_SIZES)
+
+
 def stored_tariffs(uow) -> list[Tariff]:
-    return [parse_tariff(document) for document in uow.session.scalars(
+    return [parse_stored_tariff(document) for document in uow.session.scalars(
         sa.select(StoredTariff.document).order_by(StoredTariff.tariff_id, StoredTariff.version)).all()]
 
 
 def load_tariff(uow, document: dict) -> dict:
     """Validate and keep a tariff version; the identical document again is a no-op, a different one a conflict."""
     try:
-        tariff = parse_tariff(document)
+        tariff = parse_adopted(document)
     except TariffInvalid as error:
         raise invalid(error) from None
     # One loader at a time, so two versions cannot both pass the history check.
