@@ -101,21 +101,16 @@ class Simulation:
                  f"in {self.phases.seconds['seeding']:.1f}s")
 
     def load_tariffs(self) -> None:
-        """The District's tariff files, through the gateway. The files name classes 'multifamily' and
-        'wholesale', accounts' classes are 'multi_family' and 'agency' (reported); commercial has no
-        file and is billed on a copy of the residential tariff."""
+        """The District's tariff files, through the gateway, without their sewer charge on the winter
+        average (it cannot bill a district whose first winter is still to come); commercial has no file
+        and is billed on a copy of the residential tariff."""
         documents = {p.stem: yaml.safe_load(p.read_text()) for p in sorted(TARIFFS.glob("*.yaml"))}
         for document in documents.values():
-            self.api("POST", "/tariffs", {"document": document})
-        renamed = [("multifamily-tiered.v1", "multifamily-sim", ["multi_family"]),
-                   ("wholesale.v1", "wholesale-sim", ["agency"]),
-                   ("residential-demo.v1", "commercial-sim", ["commercial"])]
-        for stem, tariff_id, classes in renamed:
-            # sewer on the winter average cannot bill a district whose first winter is still to come
-            charges = [c for c in documents[stem]["charges"] if c.get("basis") != "winter_average"]
-            self.api("POST", "/tariffs", {"document": {**documents[stem], "tariff_id": tariff_id, "charges": charges,
-                                                       "customer_classes": classes, "version": 1,
-                                                       "effective_from": START.isoformat()}})
+            charges = [c for c in document["charges"] if c.get("basis") != "winter_average"]
+            self.api("POST", "/tariffs", {"document": {**document, "charges": charges}})
+        self.api("POST", "/tariffs", {"document": {**documents["residential-demo.v1"], "tariff_id": "commercial-sim",
+                                                   "customer_classes": ["commercial"], "version": 1,
+                                                   "effective_from": START.isoformat()}})
         # the mid-year rate change: residential version 2 from 2027-01-01 (3 tiers, a surcharge)
         residential_v2 = {**documents["residential-demo.v1"], "version": 2, "effective_from": "2027-01-01",
                           "adopted_by": "Board Resolution 2026-31 (simulation)", "charges": [
