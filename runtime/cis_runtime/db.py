@@ -9,8 +9,9 @@ from cis_runtime import config
 
 
 def make_engine(url: str, pool_size: int = 10) -> sa.Engine:
+    # hide_parameters: a database error names the statement, never the account, amount or note it carried
     return sa.create_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True,
-                            future=True)
+                            hide_parameters=True, future=True)
 
 
 def create_database(url: str) -> bool:

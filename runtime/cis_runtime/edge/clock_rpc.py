@@ -1,10 +1,8 @@
 """RPC every service with a database offers for its business clock."""
-from datetime import date
-
 from nameko.rpc import rpc
 
 from cis_runtime.clock import BusinessClock
-from cis_runtime.errors import InvalidInput
+from cis_runtime.validation import load_request
 
 
 class BusinessClockRpc:
@@ -12,10 +10,10 @@ class BusinessClockRpc:
 
     @rpc
     def set_business_date(self, business_date: str | None) -> str:
-        try:
-            value = date.fromisoformat(business_date) if business_date else None
-        except ValueError:
-            raise InvalidInput({"business_date": ["Not a valid ISO date (YYYY-MM-DD)."]})
+        """platform.set_business_date_request.v1's field, passed bare: a YYYY-MM-DD string in the District's
+        calendar, or null (follow the wall clock); a number or a list is refused naming the field."""
+        request = load_request("platform.set_business_date_request.v1", {"business_date": business_date})
+        value = request["business_date"]
         with self.db() as uow:
             BusinessClock(uow.session).set(value)
             uow.commit()

@@ -18,7 +18,7 @@ import signal  # noqa: E402
 from kombu import Connection  # noqa: E402
 from nameko.runners import ServiceRunner  # noqa: E402
 
-from cis_runtime import config, db  # noqa: E402
+from cis_runtime import config, db, logs  # noqa: E402
 from cis_runtime.edge import remote_errors  # noqa: E402,F401
 from cis_runtime.edge.consumers import ReliableHandler  # noqa: E402
 from cis_runtime.topology import consumer_queues, declare, external_queues  # noqa: E402
@@ -80,8 +80,7 @@ def main() -> None:
     args = parser.parse_args()
     if not args.prepare and config.GATEWAY in args.services:
         parser.error("the gateway runs under gunicorn: gunicorn -c python:cis_gateway.gunicorn_config")
-    logging.basicConfig(level=config.env("CIS_LOG_LEVEL", "INFO"),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(config.env("CIS_LOG_LEVEL", "INFO"))
     if args.prepare:
         prepare(args.services)
     else:

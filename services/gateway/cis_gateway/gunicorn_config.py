@@ -34,6 +34,9 @@ def on_starting(server):
 
 
 def post_worker_init(worker):
+    from cis_runtime import logs
+
+    logs.configure(loglevel.upper())  # the app's own log lines: one line per refusal, values cut
     try:
         print(f"READY gateway (worker {os.getpid()})", flush=True)
     except (BrokenPipeError, ValueError, OSError):  # the runner stops reading after the first READY

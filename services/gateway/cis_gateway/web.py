@@ -122,7 +122,9 @@ def read_json():
     try:
         return json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise MalformedJson(f"The request body is not valid JSON: {exc}") from None
+        raise MalformedJson(f"The request body is not valid JSON: {str(exc)[:200]}") from None
+    except RecursionError:
+        raise MalformedJson("The request body is nested too deeply.") from None
 
 
 def actor_name() -> str:

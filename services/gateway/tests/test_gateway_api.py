@@ -56,6 +56,9 @@ def test_malformed_json_answers_400_malformed_json(gateway):
     assert response.status_code == 400
     assert response.json()["error"] == "malformed_json"
     assert response.json()["message"]
+    nested = http.post(f"{base}/api/customers", data=b"[" * 50_000 + b"]" * 50_000, timeout=20,
+                       headers={"Content-Type": "application/json"})  # a 500 (RecursionError) before
+    assert (nested.status_code, nested.json()["error"]) == (400, "malformed_json")
 
 
 def test_unknown_account_answers_404(gateway):
@@ -158,3 +161,6 @@ def test_a_bad_business_date_answers_400_naming_the_field(gateway):
     # Every service validates the date the same way; the first failure in call order (accounts) answers.
     assert response.status_code == 400
     assert "business_date" in response.json()["fields"]
+    for body in (20260230, ["2026-02-28"], {"business_date": 20260228}, {"business_date": ["2026-02-28"]}):
+        refused = http.put(f"{base}/api/business-date", json=body, timeout=20)
+        assert (refused.status_code, refused.json()["error"]) == (400, "invalid_input"), (body, refused.text)
