@@ -51,6 +51,8 @@ class Account(Base):
         # One open account per connection, enforced by the database.
         sa.Index("accounts_one_open_per_connection", "connection_id", unique=True,
                  postgresql_where=sa.text("status = 'open'")),
+        sa.Index("accounts_by_connection", "connection_id"),
+        # Search's trigram indexes are expression indexes made by migration 0004 (listed there).
     )
     account_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
     customer_id: Mapped[str] = mapped_column(sa.ForeignKey("customers.customer_id"), index=True)
