@@ -10,6 +10,7 @@ from typing import Any
 
 from jinja2 import ChainableUndefined, Environment, PackageLoader, select_autoescape
 
+from cis_gateway import permissions
 from cis_gateway.figures import difference_explained
 from cis_runtime.clock import DISTRICT_ZONE
 from cis_runtime.errors import NotFound
@@ -32,6 +33,15 @@ def use_request_globals(viewer, csrf_token) -> None:
     _templates.globals.update(viewer=viewer, csrf_token=csrf_token)
 
 
+def viewer_may(permission: str) -> bool:
+    """Whether the signed-in viewer's role has the permission (the header shows search only to those who may)."""
+    who = _templates.globals["viewer"]()
+    return bool(who) and permissions.allows(who.get("role"), permission)
+
+
+_templates.globals["viewer_may"] = viewer_may
+
+
 @dataclass
 class Section:
     """What one backing service said: its data, or that it could not say (unavailable / not known)."""
@@ -50,8 +60,19 @@ class Section:
         return cls(state="unknown" if isinstance(outcome.error, NotFound) else "unavailable")
 
 
-def render_index(accounts: Section, business_date: Section) -> str:
-    return _templates.get_template("index.html").render(accounts=accounts, business_date=business_date)
+def render_index(business_date: Section) -> str:
+    """The home page: the search box and the business date (no page lists every account)."""
+    return _templates.get_template("index.html").render(business_date=business_date)
+
+
+def render_search(query: str, found: dict | None) -> str:
+    """`found`: cis_gateway.search's merged page of results; None: no query yet."""
+    return _templates.get_template("search.html").render(query=query, found=found)
+
+
+MATCH_NAMES = {"account_id": "account number", "apn": "APN", "phone": "phone", "name": "customer name",
+               "email": "email", "service_address": "service address", "mailing_address": "mailing address",
+               "meter_serial": "meter serial", "ami_endpoint": "AMI endpoint of meter"}
 
 
 def render_account(account_id: str, sections: dict[str, Section]) -> str:
@@ -151,6 +172,7 @@ def name_of(names: dict[str, str]):
 
 
 _templates.filters["address"] = address_lines
+_templates.filters["match_name"] = name_of(MATCH_NAMES)
 _templates.filters["quantity"] = quantity_shown
 _templates.filters["district_time"] = district_time
 _templates.filters["delivered_to"] = delivered_to
