@@ -3,7 +3,8 @@ bounds, and that the SQL is answered by the trigram indexes of migration 0004.""
 import pytest
 import sqlalchemy as sa
 
-from cis_accounts.service_layer.search import _DIGIT_BRANCHES, _SEARCH
+from cis_accounts.domain.search import search_patterns
+from cis_accounts.service_layer.search import search_parameters, search_sql
 from cis_runtime.edge.dependencies import engine_for
 from cis_runtime.errors import InvalidInput
 
@@ -77,12 +78,10 @@ def test_search_requests_are_bounded(running_services, rpc, request_body, field)
 
 def test_every_branch_of_the_search_uses_an_index(three_accounts):
     """With sequential scans priced out, the plan reads no table whole: each branch has its index."""
-    sql = _SEARCH.format(digit_branches=_DIGIT_BRANCHES)
     with engine_for("accounts").begin() as db:
         db.execute(sa.text("set local enable_seqscan = off"))
-        plan = "\n".join(db.scalars(sa.text("explain " + sql), {
-            "account_id": "A00%", "text": "%reyes%", "digits": "%0142%", "match_order": ["name"],
-            "limit": 21, "offset": 0}))
+        plan = "\n".join(db.scalars(sa.text("explain " + search_sql(with_digits=True)),
+                                     {**search_parameters(search_patterns("Reyes"), 20, 0), "digits": "%0142%"}))
     assert "Seq Scan" not in plan, plan
     # (the account id prefix may be read from the primary key instead, where the collation allows it)
     for index in ("customers_search_name", "customers_search_email",

@@ -6,30 +6,29 @@ import sqlalchemy as sa
 
 from cis_accounts.domain.search import MATCH_ORDER, search_patterns
 
-_DIGIT_BRANCHES = """
-  union all
-  select a.account_id, 'apn' from connections c join accounts a on a.connection_id = c.connection_id
-   where replace(c.apn, '-', '') like :digits
-  union all
-  select a.account_id, 'phone' from customers cu join accounts a on a.customer_id = cu.customer_id
-   where regexp_replace(cu.phone, '[^0-9]', '', 'g') like :digits"""
+# Each branch keeps only its first :depth accounts (offset + limit + 1) by account id: exact, because an
+# account shown at position k of the page order (priority, then account id) is among the first k + 1 of its
+# own branch; and it keeps a broad query ("garcia", "ma") from joining and sorting thousands of rows.
+_BRANCH = "(select a.account_id, '{matched}' as matched from {source} where {condition}\n" \
+          "   order by a.account_id limit :depth)"
+_CUSTOMER = "customers cu join accounts a on a.customer_id = cu.customer_id"
+_CONNECTION = "connections c join accounts a on a.connection_id = c.connection_id"
+_PARCEL = "parcels p join connections c on c.apn = p.apn join accounts a on a.connection_id = c.connection_id"
+_TEXT_BRANCHES = [
+    ("account_id", "accounts a", "a.account_id like :account_id"),
+    ("name", _CUSTOMER, "lower(cu.name) like :text"),
+    ("email", _CUSTOMER, "lower(cu.email) like :text"),
+    ("mailing_address", _CUSTOMER, "lower(cu.mailing_address ->> 'line1') like :text"),
+    ("service_address", _PARCEL, "lower(p.situs_address ->> 'line1') like :text"),
+]
+_DIGIT_BRANCHES = [
+    ("apn", _CONNECTION, "replace(c.apn, '-', '') like :digits"),
+    ("phone", _CUSTOMER, "regexp_replace(cu.phone, '[^0-9]', '', 'g') like :digits"),
+]
 
 _SEARCH = """
 with matches(account_id, matched) as (
-  select account_id, 'account_id' from accounts where account_id like :account_id
-  union all
-  select a.account_id, 'name' from customers cu join accounts a on a.customer_id = cu.customer_id
-   where lower(cu.name) like :text
-  union all
-  select a.account_id, 'email' from customers cu join accounts a on a.customer_id = cu.customer_id
-   where lower(cu.email) like :text
-  union all
-  select a.account_id, 'mailing_address' from customers cu join accounts a on a.customer_id = cu.customer_id
-   where lower(cu.mailing_address ->> 'line1') like :text
-  union all
-  select a.account_id, 'service_address'
-    from parcels p join connections c on c.apn = p.apn join accounts a on a.connection_id = c.connection_id
-   where lower(p.situs_address ->> 'line1') like :text{digit_branches}
+  {branches}
 ), best as (
   select distinct on (account_id) account_id, matched, array_position(:match_order, matched) as priority
     from matches order by account_id, array_position(:match_order, matched)
@@ -45,13 +44,24 @@ select a.account_id, a.status, cu.name as customer_name, cu.customer_id, p.apn, 
 """
 
 
-def search_accounts(uow, request: dict) -> dict:
-    patterns = search_patterns(request["query"])
-    sql = _SEARCH.format(digit_branches=_DIGIT_BRANCHES if patterns.digits else "")
+def search_sql(with_digits: bool) -> str:
+    branches = _TEXT_BRANCHES + (_DIGIT_BRANCHES if with_digits else [])
+    return _SEARCH.format(branches="\n  union all\n  ".join(
+        _BRANCH.format(matched=matched, source=source, condition=condition) for matched, source, condition in branches))
+
+
+def search_parameters(patterns, limit: int, offset: int) -> dict:
     parameters = {"account_id": patterns.account_id, "text": patterns.text, "match_order": list(MATCH_ORDER),
-                  "limit": request["limit"] + 1, "offset": request["offset"]}
+                  "limit": limit + 1, "offset": offset, "depth": offset + limit + 1}
     if patterns.digits:
         parameters["digits"] = patterns.digits
-    rows = [dict(row._mapping) for row in uow.session.execute(sa.text(sql), parameters)]
+    return parameters
+
+
+def search_accounts(uow, request: dict) -> dict:
+    patterns = search_patterns(request["query"])
+    rows = [dict(row._mapping) for row in uow.session.execute(
+        sa.text(search_sql(patterns.digits is not None)),
+        search_parameters(patterns, request["limit"], request["offset"]))]
     return {"query": request["query"], "offset": request["offset"], "limit": request["limit"],
             "has_more": len(rows) > request["limit"], "results": rows[:request["limit"]]}
