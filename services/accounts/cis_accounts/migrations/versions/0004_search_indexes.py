@@ -1,7 +1,7 @@
 """Trigram indexes for staff search (issue 11): account id, APN (digits), customer name, email and phone
 (digits), service address and mailing address line 1. pg_trgm's GIN indexes answer both `like 'ab%'` (a prefix
 pads to indexable trigrams) and `like '%abc%'`, so one kind of index serves every field. Expression indexes:
-the queries in service_layer/search.py use exactly these expressions.
+the queries in service_layer/search.py use exactly these expressions, and adapters/models.py declares them.
 
 Revision ID: 0004
 """
