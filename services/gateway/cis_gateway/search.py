@@ -38,8 +38,9 @@ def search(query: str, page: int) -> dict:
         calls["meters"] = ("metering", "find_meters", {"query": query})
     outcomes = rpc().call_all(calls)
     for outcome in outcomes.values():
-        if isinstance(outcome.error, InvalidInput):
-            raise outcome.error  # the query itself is refused: 400 naming `query`
+        if isinstance(outcome.error, InvalidInput):  # the query itself is refused: 400 naming `q`, as sent
+            fields = outcome.error.field_errors if isinstance(outcome.error.field_errors, dict) else {}
+            raise InvalidInput({("q" if name == "query" else name): messages for name, messages in fields.items()})
     unavailable = [name for name, outcome in outcomes.items() if not outcome.ok]
     accounts = outcomes["accounts"].value if outcomes["accounts"].ok else {"results": [], "has_more": False}
     meters = outcomes["meters"].value["meters"] if "meters" in outcomes and outcomes["meters"].ok else []

@@ -53,6 +53,8 @@ def test_search_merges_meters_and_accounts_and_pages(gateway):
 
     short = http.get(base + "/api/search", params={"q": "r"}, timeout=20)
     assert short.status_code == 400 and "q" in short.json()["fields"]
+    long = http.get(base + "/api/search", params={"q": "x" * 101}, timeout=20)  # the contract's bound, named as sent
+    assert long.status_code == 400 and list(long.json()["fields"]) == ["q"], long.text
     deep = http.get(base + "/api/search", params={"q": "reyes", "page": "51"}, timeout=20)
     assert deep.status_code == 400 and "page" in deep.json()["fields"]
 
