@@ -1,5 +1,5 @@
 """Contracts of the accounts service: customers, parcels (APN), service connections, accounts."""
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, pre_load, validate, validates_schema
 
 from cis_contracts.fields import Quantity
 from cis_contracts.registry import EVENT, RPC_REQUEST, RPC_RESPONSE, message
@@ -234,3 +234,47 @@ class BillDeliveryChanged(Schema):
     email = fields.String(required=True, allow_none=True)
     changed_on = fields.Date(required=True)
     revision = fields.Integer(required=True, validate=validate.Range(min=1))
+
+
+# --- staff search (issue 11) ---------------------------------------------------------------------
+
+SEARCH_MATCHES = ("account_id", "apn", "phone", "name", "email", "service_address", "mailing_address")
+SEARCH_MAX_OFFSET = 1000  # 50 pages of 20: past that, the query needs more words, not more pages
+
+
+@message("accounts.search_accounts_request.v1", RPC_REQUEST,
+         "Search accounts by account id (prefix), APN or phone (digits, dashes optional), customer name, email, "
+         "service address or mailing address line 1 (anywhere from 3 characters, by prefix below). Paged by "
+         "offset; no request lists every account.", rpc="accounts.search_accounts")
+class SearchAccountsRequest(Schema):
+    query = fields.String(required=True, validate=validate.Length(min=2, max=100))
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=50))
+    offset = fields.Integer(load_default=0, validate=validate.Range(min=0, max=SEARCH_MAX_OFFSET))
+
+    @pre_load
+    def _query_without_outer_spaces(self, data, **kwargs):
+        if isinstance(data, dict) and isinstance(data.get("query"), str):
+            return {**data, "query": data["query"].strip()}
+        return data
+
+
+class AccountSearchResult(Schema):
+    account_id = fields.String(required=True)
+    status = fields.String(required=True)
+    customer_id = fields.String(required=True)
+    customer_name = fields.String(required=True)
+    apn = fields.String(required=True)
+    service_address = fields.Nested(AddressSchema, required=True)
+    matched = fields.String(required=True, validate=validate.OneOf(SEARCH_MATCHES))  # the field that matched
+
+
+@message("accounts.account_search.v1", RPC_RESPONSE,
+         "One page of search results, the most specific match first (account id, APN, phone, name, email, "
+         "service address, mailing address), then by account id; has_more: a next page exists.",
+         rpc="accounts.search_accounts")
+class AccountSearch(Schema):
+    query = fields.String(required=True)
+    offset = fields.Integer(required=True)
+    limit = fields.Integer(required=True)
+    has_more = fields.Boolean(required=True)
+    results = fields.List(fields.Nested(AccountSearchResult), required=True)

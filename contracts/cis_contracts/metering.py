@@ -612,3 +612,30 @@ class AccountReadsSchema(Schema):
          rpc="metering.account_meter_reads_v2")
 class AccountReadsV2Schema(AccountReadsSchema):
     reads = fields.List(fields.Nested(RegisterReadV2Schema), required=True)
+
+
+# --- staff search (issue 11) ---------------------------------------------------------------------
+
+@message("metering.find_meters_request.v1", RPC_REQUEST,
+         "Find meters by serial or AMI endpoint id (exact, case-insensitive), with the connection each is "
+         "installed on and that connection's account.", rpc="metering.find_meters")
+class FindMetersRequest(Schema):
+    query = fields.String(required=True, validate=validate.Length(min=2, max=100))
+
+
+class MeterMatchSchema(Schema):
+    serial = fields.String(required=True)
+    ami_endpoint_id = fields.String(required=True, allow_none=True)
+    matched = fields.String(required=True, validate=validate.OneOf(["meter_serial", "ami_endpoint"]))
+    status = fields.String(required=True)
+    connection_id = fields.String(required=True, allow_none=True)  # null: not installed
+    account_id = fields.String(required=True, allow_none=True)  # the open account there, else the last one
+    account_status = fields.String(required=True, allow_none=True)
+    apn = fields.String(required=True, allow_none=True)
+    service_address = fields.String(required=True, allow_none=True)  # one line
+
+
+@message("metering.meter_matches.v1", RPC_RESPONSE, "The meters a serial or AMI endpoint id names (0, 1 or 2).",
+         rpc="metering.find_meters")
+class MeterMatchesSchema(Schema):
+    meters = fields.List(fields.Nested(MeterMatchSchema), required=True)

@@ -1,7 +1,7 @@
 """Accounts service entrypoints (nameko): validate with the contract, run the use case, dump the result."""
 from nameko.rpc import rpc
 
-from cis_accounts.service_layer import services
+from cis_accounts.service_layer import search, services
 from cis_contracts.registry import get as contract
 from cis_runtime.edge.clock_rpc import BusinessClockRpc
 from cis_runtime.edge.dependencies import Database, RelayDependency
@@ -79,3 +79,9 @@ class Service(BusinessClockRpc):
     def list_accounts(self):
         with self.db() as uow:
             return services.list_accounts(uow)
+
+    @rpc
+    def search_accounts(self, request):
+        with self.db() as uow:
+            result = search.search_accounts(uow, load_request("accounts.search_accounts_request.v1", request))
+        return contract("accounts.account_search.v1").schema().dump(result)

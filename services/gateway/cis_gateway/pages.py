@@ -52,8 +52,19 @@ class Section:
         return cls(state="unknown" if isinstance(outcome.error, NotFound) else "unavailable")
 
 
-def render_index(accounts: Section, business_date: Section) -> str:
-    return _templates.get_template("index.html").render(accounts=accounts, business_date=business_date)
+def render_index(business_date: Section) -> str:
+    """The home page: the search box and the business date (no page lists every account)."""
+    return _templates.get_template("index.html").render(business_date=business_date)
+
+
+def render_search(query: str, found: dict | None) -> str:
+    """`found`: cis_gateway.search's merged page of results; None: no query yet."""
+    return _templates.get_template("search.html").render(query=query, found=found)
+
+
+MATCH_NAMES = {"account_id": "account number", "apn": "APN", "phone": "phone", "name": "customer name",
+               "email": "email", "service_address": "service address", "mailing_address": "mailing address",
+               "meter_serial": "meter serial", "ami_endpoint": "AMI endpoint of meter"}
 
 
 def render_account(account_id: str, sections: dict[str, Section]) -> str:
@@ -153,6 +164,7 @@ def name_of(names: dict[str, str]):
 
 
 _templates.filters["address"] = address_lines
+_templates.filters["match_name"] = name_of(MATCH_NAMES)
 _templates.filters["quantity"] = quantity_shown
 _templates.filters["district_time"] = district_time
 _templates.filters["delivered_to"] = delivered_to

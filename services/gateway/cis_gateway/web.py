@@ -345,10 +345,8 @@ def create_app(store: Store | None = None, secret_key: str | None = None, secure
 
     @app.get("/")
     def index_page():
-        outcomes = rpc().call_all({"accounts": ("accounts", "list_accounts"),
-                                   "business_date": ("billing", "get_business_date")})
-        sections = {name: pages.Section.from_outcome(o) for name, o in outcomes.items()}
-        return html(pages.render_index(sections["accounts"], sections["business_date"]))
+        outcomes = rpc().call_all({"business_date": ("billing", "get_business_date")})
+        return html(pages.render_index(pages.Section.from_outcome(outcomes["business_date"])))
 
     @app.get("/accounts/<account_id>")
     def account_page(account_id):
@@ -376,6 +374,8 @@ def create_app(store: Store | None = None, secret_key: str | None = None, secure
         sections = {name: pages.Section.from_outcome(o) for name, o in outcomes.items()}
         return html(pages.render_collections_worklist(sections["worklist"], sections["business_date"]))
 
+    from cis_gateway.search import search_pages  # here: search.py uses this module's helpers
+    app.register_blueprint(search_pages)
     app.register_blueprint(actions.blueprint(rpc, actor_name, _may))
     pages.use_request_globals(viewer=_signed_in_user, csrf_token=_csrf_token, messages=_messages, may=_may)
     return app

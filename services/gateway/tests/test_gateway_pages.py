@@ -47,13 +47,14 @@ def test_unknown_account_page_is_a_404_page(gateway):
     assert "account A-404 not found" in page.text
 
 
-def test_home_page_lists_accounts_with_links(gateway):
+def test_home_page_offers_search_and_lists_no_account(gateway):
+    """Issue 11: no page lists every account; the home page is the search box and the business date."""
     base, http = gateway("accounts")
     *_, account = open_account_over_http(http, base)
     account_id = account.json()["account_id"]
 
     html = http.get(f"{base}/", timeout=20).text
 
-    assert f'<a href="/accounts/{account_id}">{account_id}</a>' in html
-    assert "Ana Reyes" in html
+    assert account_id not in html and "Ana Reyes" not in html
+    assert '<form method="get" action="/search" role="search" id="home-search-form">' in html
     assert '<span id="business-date" class="unavailable">unavailable</span>' in html  # billing is not running

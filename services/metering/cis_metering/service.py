@@ -109,6 +109,12 @@ class Service(BusinessClockRpc):
         return dumper("metering.consumption_response.v3")(result)  # compiled: 10,000 determinants a call
 
     @rpc
+    def find_meters(self, request):
+        with self.db() as uow:
+            result = inventory.find_meters(uow, load_request("metering.find_meters_request.v1", request))
+        return contract("metering.meter_matches.v1").schema().dump(result)
+
+    @rpc
     def account_meter_reads(self, account_id):
         with self.db() as uow:
             return contract("metering.account_reads.v1").schema().dump(

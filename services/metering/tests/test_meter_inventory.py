@@ -50,3 +50,25 @@ def test_deliveries_to_an_agency_are_reported_in_acre_feet_with_the_multiplier(r
                                    "missing_reads": []}]
     with pytest.raises(InvalidInput):
         rpc.metering.agency_deliveries({"month": "2026-13"})
+
+
+def test_a_meter_is_found_by_serial_or_endpoint_with_its_connection_and_account(running_services, rpc, publish):
+    """Staff search (issue 11): a serial or AMI endpoint id leads to the account served through that meter."""
+    from test_metering_service import open_account, set_meter
+
+    running_services("metering")
+    open_account(publish, "A0000042", "SC0000041")
+    set_meter(rpc, "SN-40117", "SC0000041")
+    rpc.metering.update_meter({"serial": "SN-40117", "ami_endpoint_id": "EP-88001"})
+    rpc.metering.register_meter({"serial": "SN-99", "size": "5/8"})
+
+    [by_serial] = rpc.metering.find_meters({"query": "sn-40117"})["meters"]
+    assert (by_serial["matched"], by_serial["connection_id"], by_serial["account_id"], by_serial["account_status"]) == (
+        "meter_serial", "SC0000041", "A0000042", "open")
+    [by_endpoint] = rpc.metering.find_meters({"query": "EP-88001"})["meters"]
+    assert (by_endpoint["serial"], by_endpoint["matched"]) == ("SN-40117", "ami_endpoint")
+    [in_stock] = rpc.metering.find_meters({"query": "SN-99"})["meters"]
+    assert (in_stock["connection_id"], in_stock["account_id"]) == (None, None)
+    assert rpc.metering.find_meters({"query": "SN-4011"})["meters"] == []  # exact, not a prefix
+    with pytest.raises(InvalidInput):
+        rpc.metering.find_meters({"query": "S"})

@@ -17,8 +17,21 @@ add_runtime_tables(Base.metadata)
 ids = sa.Sequence("accounts_ids", metadata=Base.metadata)
 
 
+def trigram_index(name: str, expression: str) -> sa.Index:
+    """A pg_trgm GIN index on an expression, for staff search (migration 0004 makes them; the search SQL in
+    service_layer/search.py repeats each expression verbatim)."""
+    return sa.Index(name, sa.literal_column(expression).label(name), postgresql_using="gin",
+                    postgresql_ops={name: "gin_trgm_ops"})
+
+
 class Customer(Base):
     __tablename__ = "customers"
+    __table_args__ = (
+        trigram_index("customers_search_name", "lower(name)"),
+        trigram_index("customers_search_email", "lower(email)"),
+        trigram_index("customers_search_phone_digits", "regexp_replace(phone, '[^0-9]', '', 'g')"),
+        trigram_index("customers_search_mailing_line1", "lower(mailing_address ->> 'line1')"),
+    )
     customer_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
     name: Mapped[str] = mapped_column(sa.Text)
     email: Mapped[str | None] = mapped_column(sa.Text)
@@ -29,6 +42,7 @@ class Customer(Base):
 
 class Parcel(Base):
     __tablename__ = "parcels"
+    __table_args__ = (trigram_index("parcels_search_situs_line1", "lower(situs_address ->> 'line1')"),)
     apn: Mapped[str] = mapped_column(sa.Text, primary_key=True)
     situs_address: Mapped[dict] = mapped_column(JSONB)
     owner_of_record: Mapped[str] = mapped_column(sa.Text)
@@ -37,6 +51,7 @@ class Parcel(Base):
 
 class Connection(Base):
     __tablename__ = "connections"
+    __table_args__ = (trigram_index("connections_search_apn_digits", "replace(apn, '-', '')"),)
     connection_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
     apn: Mapped[str] = mapped_column(sa.ForeignKey("parcels.apn"), index=True)
     service_type: Mapped[str] = mapped_column(sa.Text)
@@ -51,6 +66,8 @@ class Account(Base):
         # One open account per connection, enforced by the database.
         sa.Index("accounts_one_open_per_connection", "connection_id", unique=True,
                  postgresql_where=sa.text("status = 'open'")),
+        sa.Index("accounts_by_connection", "connection_id"),
+        trigram_index("accounts_search_account_id", "account_id"),
     )
     account_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
     customer_id: Mapped[str] = mapped_column(sa.ForeignKey("customers.customer_id"), index=True)

@@ -5,7 +5,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from cis_metering.adapters import repository
-from cis_metering.adapters.models import Meter, MeterTest
+from cis_metering.adapters.models import Installation, Meter, MeterTest, ServiceAccount
 from cis_metering.domain.model import acre_feet, period_bounds, to_hcf
 from cis_runtime.errors import Conflict, NotFound
 
@@ -75,3 +75,27 @@ def _meter(uow, serial: str) -> Meter:
     if meter is None:
         raise NotFound("meter", serial)
     return meter
+
+
+def find_meters(uow, request: dict) -> dict:
+    """Meters whose serial or AMI endpoint id is the query (exact, either case): staff search (issue 11).
+    Both lookups are unique indexes; the account is the open one on the meter's connection, else the last."""
+    asked = {request["query"], request["query"].upper()}
+    meters = uow.session.scalars(sa.select(Meter).where(
+        sa.or_(Meter.serial.in_(asked), Meter.ami_endpoint_id.in_(asked))).order_by(Meter.serial)).all()
+    return {"meters": [_meter_match(uow, meter, "meter_serial" if meter.serial in asked else "ami_endpoint")
+                       for meter in meters]}
+
+
+def _meter_match(uow, meter: Meter, matched: str) -> dict:
+    connection_id = uow.session.scalar(sa.select(Installation.connection_id).where(
+        Installation.serial == meter.serial, Installation.removed_on.is_(None)))
+    account = None
+    if connection_id:
+        account = uow.session.scalars(sa.select(ServiceAccount).where(ServiceAccount.connection_id == connection_id)
+                                      .order_by((ServiceAccount.status == "open").desc(),
+                                                ServiceAccount.opened_on.desc())).first()
+    return {"serial": meter.serial, "ami_endpoint_id": meter.ami_endpoint_id, "matched": matched,
+            "status": meter.status, "connection_id": connection_id,
+            "account_id": account and account.account_id, "account_status": account and account.status,
+            "apn": account and account.apn, "service_address": account and account.service_address}
