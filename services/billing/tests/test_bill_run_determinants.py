@@ -3,11 +3,13 @@ true-up is billed on the bill (re-rating the estimated bill, credits at the pric
 or cannot measure is reported as a run exception, never billed silently or with zero."""
 import copy
 import importlib
+from pathlib import Path
 from datetime import date
 from decimal import Decimal
 
 import sqlalchemy as sa
 
+from cis_billing import tariffs as tariff_cli
 from cis_billing.service_layer import bill_runs
 from cis_runtime.clock import BusinessClock
 from cis_billing.service_layer.services import record_account_opened
@@ -16,6 +18,9 @@ from v3_determinants import determinant
 
 MARCH = {"cycle": "1", "period_start": date(2026, 3, 1), "period_end": date(2026, 3, 31)}
 FEBRUARY = {"cycle": "1", "period_start": date(2026, 2, 1), "period_end": date(2026, 2, 28)}
+AUGUST = {"cycle": "1", "period_start": date(2026, 8, 1), "period_end": date(2026, 8, 31)}
+SEPTEMBER = {"cycle": "1", "period_start": date(2026, 9, 1), "period_end": date(2026, 9, 30)}
+TARIFFS = Path(__file__).resolve().parent.parent / "tariffs"
 DEMO_TARIFF = importlib.import_module("cis_billing.migrations.versions.0002_tariff_engine").DEMO_RESIDENTIAL_TARIFF
 
 
@@ -95,6 +100,39 @@ def test_an_over_estimate_is_credited_at_the_price_it_was_billed_at_even_beyond_
                                                    (Decimal("-4"), Decimal("3.65"), Decimal("-14.60"), february_bill)]
     assert lines[1][0] == f"True-up of estimated bill {february_bill} (2026-02-01 to 2026-02-28): Water usage"
     assert total == Decimal("20.75") + Decimal("5.00") - Decimal("14.60")
+
+
+def test_whole_unit_billing_rounds_the_boundary_readings_so_no_unit_is_lost_across_periods(service_db):
+    """The multifamily tariff bills whole HCF, truncated. August ended on a reading interpolated to 2047.50
+    between whole-HCF daily reads (the 1 September read came late): 268.5 and then 263.5 HCF, truncated
+    each as 268 + 263, left one unit billed in no period (the district simulation, seed 20260701). The
+    rounding applies to the boundary readings: 2047 - 1779 = 268, then 2311 - 2047 = 264."""
+    uow_factory = service_db("billing")
+    document = tariff_cli.read_document(TARIFFS / "multifamily-tiered.v1.yaml")
+    document["charges"] = [c for c in document["charges"] if c.get("basis") != "winter_average"]
+    with uow_factory() as uow:
+        load_tariff(uow, document)
+        record_account_opened(uow, {"account_id": "A-MF", "bill_cycle": "1", "customer_class": "multifamily",
+                                    "authorized_meter_size": "2", "dwelling_units": 24, "opened_on": date(2026, 7, 1)})
+        uow.commit()
+
+    def reading(start: str, end: str):
+        answer = {**determinant("A-MF", str(Decimal(end) - Decimal(start))), "start_read": start, "end_read": end}
+        return lambda request: {"determinants": [answer], "held": [], "missing": []}
+
+    try:
+        for period, start, end in ((AUGUST, "1779.00", "2047.50"), (SEPTEMBER, "2047.50", "2311.00")):
+            with uow_factory() as uow:
+                run_id = bill_runs.start_bill_run(uow, period)["run_id"]
+            bill_runs.execute_bill_run(uow_factory, run_id, reading(start, end))
+        with uow_factory() as uow:
+            billed = uow.session.execute(sa.text(
+                "select b.period_start, sum(l.quantity) from bills b join bill_lines l using (bill_id) "
+                "where l.rule = 'tiered' group by 1 order by 1")).all()
+    finally:
+        with uow_factory.engine.begin() as db:
+            db.execute(sa.text("delete from tariffs where not (tariff_id = 'residential' and version = 1)"))
+    assert [quantity for _, quantity in billed] == [Decimal("268"), Decimal("264")]
 
 
 def test_an_account_metering_held_is_billed_for_the_period_once_its_read_is_resolved(service_db):

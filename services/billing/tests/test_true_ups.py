@@ -45,3 +45,15 @@ def test_a_difference_is_re_rated_in_whole_units_and_its_fraction_stays_with_thi
     use, reratings = settle([(date(2026, 8, 31), D("-3.67"))], D("0.5"), bills(august="0"), D("1"))
     assert (use, [(r.bill.bill_id if r.bill else None, r.billed, r.corrected) for r in reratings]) == (
         D("0"), [("B-JUL", D("10"), D("7")), (None, D("0.17"), D("0"))])
+
+
+def test_rounding_at_the_boundaries_telescopes_through_a_true_up():
+    """Whole HCF truncated: an estimate of 121 whose true value was 117.56, the period ending at 142. The
+    period bills 142 - 117 = 25 and the true-up 117 - 121 = -4: 21 in all, the register's 142 - 121."""
+    from cis_billing.domain.tariff_document import Rounding
+    from cis_billing.domain.true_ups import rounded_at_the_boundaries
+
+    whole = Rounding(D("1"), "down")
+    assert rounded_at_the_boundaries(D("24.44"), D("117.56"), D("142"), [D("-3.44")], whole) == (D("25"), D("-4"))
+    assert rounded_at_the_boundaries(D("268.5"), D("1779"), D("2047.5"), [], whole) == (D("268"), D("0"))
+    assert rounded_at_the_boundaries(D("24.44"), D("117.56"), D("142"), [D("-3.44")], None) == (D("24.44"), D("-3.44"))

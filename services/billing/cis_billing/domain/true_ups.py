@@ -81,6 +81,27 @@ def settle(differences: list[tuple[date, Decimal]], use: Decimal, earlier: list[
     return use, reratings
 
 
+def rounded_at_the_boundaries(consumption: Decimal, start_read: Decimal, end_read: Decimal, true_ups: list[Decimal],
+                              rounding) -> tuple[Decimal, Decimal]:
+    """(this period's use, the true-ups' difference) with the tariff's consumption rounding applied to the
+    period's boundary readings, not to their difference, so whole-unit billing telescopes across periods:
+    what one period's rounding leaves is billed by the next (docs/tariffs.md "Rounding consumption").
+
+    An end read interpolated to 2047.50 between whole-HCF readings, on a tariff billing whole HCF truncated:
+    268.5 and 263.5 billed as 268 + 263 lost a unit; rounded at the boundary they are 268 + 264. A period
+    starting from a true-up's true value (start_read) corrects an estimate that was start_read - difference."""
+    difference = sum(true_ups, ZERO)
+    if rounding is None:
+        return consumption, difference
+
+    def at(reading: Decimal) -> Decimal:
+        return round_to(reading, rounding.increment, rounding.mode)
+
+    # what the period's use holds beyond its two readings (a meter exchanged in the period) is kept as it is
+    use = at(end_read) - at(start_read) + (consumption - (end_read - start_read))
+    return use, (at(start_read) - at(start_read - difference) if difference else ZERO)
+
+
 def correction_lines(plan: BillPlan, account: Account, rerating: Rerating, label: str,
                      true_up_of: str) -> list[Line]:
     """Per charge, what re-rating changes: (lines at the corrected usage) - (lines at the billed usage),

@@ -264,7 +264,7 @@ class Consumption:
 
 CONSUMPTION_RESPONSE = "metering.consumption_response.v3"
 _DETERMINANT_FIELDS = get_contract(CONSUMPTION_RESPONSE).schema().fields["determinants"].inner.schema.fields
-BILLED_FROM = ("account_id", "meter_size", "consumption", "unit", "true_ups")  # what a bill is calculated from
+BILLED_FROM = ("account_id", "meter_size", "consumption", "unit", "start_read", "end_read", "true_ups")  # what a bill is calculated from
 # Bill an estimate where a register has no actual end read (metering estimates from the meter's
 # history and trues the estimate up on a later bill); off: such accounts are run exceptions.
 ESTIMATE_MISSING_READS = config.env("CIS_BILL_RUN_ESTIMATE_MISSING_READS", "true") == "true"
@@ -372,9 +372,14 @@ def draft_bill(account: AccountToBill, tariffs: RunTariffs, consumption: Consump
     attributes = account_attributes(account.customer_class, determinant["meter_size"], account.dwelling_units,
                                     account.attributes or {})
     plan = tariffs.plan(account.customer_class, account.service_period(tariffs.period))
-    use = convert(determinant["consumption"], determinant["unit"], "HCF")
-    use, reratings = true_ups.settle([(_estimated_period_end(t), t["difference"])
-                                      for t in determinant["true_ups"] if t["difference"] != 0], use, list(earlier), plan.increment)
+    hcf = [convert(determinant[name], determinant["unit"], "HCF") for name in ("consumption", "start_read", "end_read")]
+    corrected = [t for t in determinant["true_ups"] if t["difference"] != 0]
+    use, difference = true_ups.rounded_at_the_boundaries(
+        *hcf, [t["difference"] for t in corrected], plan.last.consumption_rounding
+        if plan.last.billing_unit in ("HCF", "CCF") else None)
+    # A determinant's true-ups all correct the estimates its period starts from (one instant).
+    use, reratings = true_ups.settle([(_estimated_period_end(corrected[0]), difference)] if difference else [],
+                                     use, list(earlier), plan.increment)
     lines = plan.lines(attributes, Determinants(use, "HCF"))
     for rerating, true_up in zip(reratings, _true_up_names(reratings, determinant)):
         bill = rerating.bill
