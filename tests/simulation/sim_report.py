@@ -93,6 +93,7 @@ def report(sim: Simulation) -> str:
     for note in sim.notes[:12]:
         line(f"note: {note[:200]}")
     line("phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in sim.phases.seconds.items()))
+    line(f"gateway calls repeated because the shared database refused a connection: {h.infrastructure_retries}")
     stats = h.drain_stats
     line(f"drain: {stats['drains']} drains, {stats['looks']} looks ({stats['look_seconds']:.1f}s looking), "
          f"{stats['busy_seconds']:.1f}s until quiet, {stats['settle_seconds']:.1f}s confirming quiet")
