@@ -128,10 +128,6 @@ class Harness:
             "CIS_GATEWAY_PORT": str(free_port()), "CIS_SMTP_HOST": "127.0.0.1", "CIS_SMTP_PORT": str(self.smtp.port),
             "CIS_MAIL_DROP_DIR": str(self.mail_drop), "CIS_COLLECTIONS_POLL_SECONDS": "3600",
             "CIS_BILL_RUN_POLL_SECONDS": "0.2", "CIS_RPC_TIMEOUT": "120", "CIS_LOG_LEVEL": "WARNING",
-            # 3 (+3 overflow) connections a service: on 2 cores more buy nothing, and the default 10 (+10) for five
-            # services filled the shared server's 100 connections beside another run (an email relay failing
-            # mid-send waits its 15-minute resend window: the run timed out draining)
-            "CIS_DB_POOL": "3",
             # an email the relay claimed but could not finish (the database refused it a connection) waits this
             # long before it is sent again with its Message-ID; the SMTP sink answers at once (default 15 minutes)
             "CIS_EMAIL_RESEND_AFTER_SECONDS": "30",
