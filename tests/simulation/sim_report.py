@@ -93,6 +93,16 @@ def report(sim: Simulation) -> str:
     for note in sim.notes[:12]:
         line(f"note: {note[:200]}")
     line("phases (s): " + ", ".join(f"{k} {v:.1f}" for k, v in sim.phases.seconds.items()))
+    line(f"gateway calls repeated because the shared database refused a connection: {h.infrastructure_retries}")
+    stats = h.drain_stats
+    line(f"drain: {stats['drains']} drains, {stats['looks']} looks ({stats['look_seconds']:.1f}s looking), "
+         f"{stats['busy_seconds']:.1f}s until quiet, {stats['settle_seconds']:.1f}s confirming quiet")
+    bill_days = [s for d, s in sim.day_drains.items() if d.day == 2]
+    other_days = [s for d, s in sim.day_drains.items() if d.day != 2]
+    if bill_days and other_days:
+        line(f"day's drain: bill-run days {sum(bill_days):.1f}s ({len(bill_days)}), other days {sum(other_days):.1f}s "
+             f"({len(other_days)}, mean {sum(other_days) / len(other_days):.2f}s); slowest: " + ", ".join(
+                 f"{d} {s:.1f}s" for d, s in sorted(sim.day_drains.items(), key=lambda item: -item[1])[:5]))
     line("")
     line(f"{'invariant':44} {'checks':>8} {'violations':>10}  first violation")
     for name, words, checks, violations, first in sim.checker.table():

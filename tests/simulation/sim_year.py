@@ -6,6 +6,7 @@ Only public interfaces drive it: the gateway's HTTP API, the ami.inbound and ope
 exchanges, the operations.work_orders queue, an observer queue on cis.events, and the mail drop.
 """
 import json
+import threading
 import time
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -63,6 +64,8 @@ class Simulation:
         self.days = days
         self.log = log
         self.phases = Phases()
+        self.day_drains: dict[date, float] = {}  # the day's (first) drain, seconds
+        self.lock = threading.Lock()  # for what staff working side by side count
         self.today = START
         self.agenda: dict[date, list] = defaultdict(list)  # day -> [callable]
         self.by_id: dict[str, Account] = {}
@@ -204,22 +207,24 @@ class Simulation:
     def day(self, today: date) -> None:
         self.today = today
         yesterday = today - timedelta(days=1)
-        with self.phases.timed("daily runs"):
+        with self.phases.timed("business date"):
             self.api("PUT", "/business-date", {"business_date": today.isoformat()})
         with self.phases.timed("reads"):
             self.advance_meters(yesterday)
             self.publish_reads(today)
         self.seam_fault(today, "after_reads")
-        with self.phases.timed("customers"):
-            actions = self.agenda.pop(today, [])
+        actions = self.agenda.pop(today, [])
+        with self.phases.timed("customers: payments"):
             payments = [subject for action, subject in actions if action == "pay"]
             with ThreadPoolExecutor(4) as pool:  # customers pay independently of one another
                 list(pool.map(lambda subject: self.attempt("pay", subject), payments))
+        with self.phases.timed("customers: agenda"):
             for action, subject in actions:
                 if action != "pay":
                     self.attempt(action, subject)
-        with self.phases.timed("customers"):
+        with self.phases.timed("staff: read exceptions"):
             self.review_read_exceptions()
+        with self.phases.timed("staff: collections"):
             self.attempt("collections_staff", None)
         if today.day == 2 and today.replace(day=1) > START:
             with self.phases.timed("bill runs"):
@@ -228,10 +233,15 @@ class Simulation:
             self.attempt("daily_run", None)  # at its hour, whether or not every event has arrived
         self.seam_fault(today, "after_daily_run")
         with self.phases.timed("drain"):
-            self.h.drain()
+            self.day_drains[today] = self.h.drain()
+        with self.phases.timed("events"):
             self.take_events()
-            if self.operations():
+        with self.phases.timed("operations"):
+            reported = self.operations()
+        if reported:
+            with self.phases.timed("drain"):
                 self.h.drain()
+            with self.phases.timed("events"):
                 self.take_events()
         with self.phases.timed("checks"):
             self.checker.after_day(today)
@@ -354,9 +364,12 @@ class Simulation:
         while True:
             query = "?status=unresolved&limit=500" + (f"&after_id={after}" if after else "")
             page = self.api("GET", "/read-exceptions" + query)
+            by_meter = defaultdict(list)
             for item in page["exceptions"]:
                 if item["exception_id"] not in self.exceptions_tried:
-                    self.resolve(item)
+                    by_meter[item["meter_serial"]].append(item)
+            with ThreadPoolExecutor(4) as pool:  # staff work different meters side by side, one meter in order
+                list(pool.map(lambda items: [self.resolve(item) for item in items], by_meter.values()))
             after = page.get("next_after_id")
             if not after:
                 return
@@ -371,7 +384,8 @@ class Simulation:
                 "reason": "reading confirmed against the register"}
         if meter is not None and day in meter.truth_at and item["value"] is not None:
             body.update(action="edit", new_value=f"{meter.truth_at[day]}.00", reason="head-end glitch; register read")
-        self.resolutions[f"{item['rule']}/{body['action']}"] += 1
+        with self.lock:
+            self.resolutions[f"{item['rule']}/{body['action']}"] += 1
         try:
             self.api("POST", f"/read-exceptions/{item['exception_id']}/resolution", body)
         except ApiError as error:

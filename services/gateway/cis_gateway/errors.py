@@ -6,6 +6,7 @@ import logging
 
 from nameko.exceptions import MethodNotFound, RemoteError, UnknownService
 
+from cis_runtime.edge.consumers import is_infrastructure_error
 from cis_runtime.edge.dependencies import RpcTimeout
 from cis_runtime.errors import Conflict, InvalidInput, NotFound
 
@@ -44,8 +45,8 @@ EXPECTED_ERRORS = tuple(row[0] for row in ERROR_TABLE)
 
 
 def status_and_code(exc: BaseException) -> tuple[int, str]:
-    if isinstance(exc, RemoteError) and exc.exc_type in OUTAGE_ERROR_TYPES:
-        exc = ServiceDependencyDown()
+    if isinstance(exc, RemoteError) and exc.exc_type in OUTAGE_ERROR_TYPES or is_infrastructure_error(exc):
+        exc = ServiceDependencyDown()  # a service's database, or the gateway's own (users, tokens, audit)
     for exc_type, status, code in ERROR_TABLE:
         if isinstance(exc, exc_type):
             return status, code
@@ -55,8 +56,8 @@ def status_and_code(exc: BaseException) -> tuple[int, str]:
 def error_body(exc: BaseException, correlation_id: str | None = None) -> tuple[int, dict]:
     """The HTTP status and JSON body answering `exc`."""
     status, code = status_and_code(exc)
-    if isinstance(exc, RemoteError) and code == "service_unavailable":
-        log.warning("a service could not reach its database (correlation id %s): %s", correlation_id, exc.exc_type)
+    if (isinstance(exc, RemoteError) or is_infrastructure_error(exc)) and code == "service_unavailable":
+        log.warning("a service could not reach its database (correlation id %s): %s", correlation_id, getattr(exc, "exc_type", type(exc).__name__))
         return status, {"error": code, "correlation_id": correlation_id,
                         "message": "A service could not reach its database; nothing was done, try again."}
     if (status, code) == INTERNAL_ERROR:

@@ -2,6 +2,8 @@
 import json
 from html.parser import HTMLParser
 
+import psycopg2
+import sqlalchemy as sa
 from nameko.exceptions import MethodNotFound, RemoteError, UnknownService
 
 from cis_contracts.registry import EXAMPLES_DIR
@@ -165,6 +167,8 @@ def test_error_table_maps_each_failure_to_its_status_and_code():
              (UnknownService("billing"), 503, "service_unavailable"), (RpcTimeout("slow"), 504, "service_timeout"),
              (MethodNotFound("get_bill_delivery"), 501, "not_implemented"),
              (RemoteError("OperationalError", "FATAL: sorry, too many clients already"), 503, "service_unavailable"),
+             (sa.exc.OperationalError("select 1", {}, psycopg2.OperationalError("server closed the connection")),
+              503, "service_unavailable"),
              (RemoteError("KeyError", "'secret' at line 3"), 500, "internal_error"), (ValueError("x"), 500, "internal_error")]
     for exc, status, code in cases:
         answered_status, body = error_body(exc, "cid-1")

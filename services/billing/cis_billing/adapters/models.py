@@ -107,6 +107,8 @@ class BillLine(Base):
     tier_to: Mapped[Decimal | None] = mapped_column(sa.Numeric)
     days: Mapped[int | None] = mapped_column(sa.Integer)
     proration: Mapped[str | None] = mapped_column(sa.Text)
+    # a true-up line: the bill whose usage it corrects (or "estimate <id>" billed on no bill of the account)
+    true_up_of: Mapped[str | None] = mapped_column(sa.Text)
 
 
 class Payment(Base):

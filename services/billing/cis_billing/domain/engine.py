@@ -46,6 +46,11 @@ class Line(NamedTuple):  # a named tuple: immutable, and cheap to build 100,000s
     tier_to: Decimal | None = None
     days: int | None = None
     proration: str | None = None
+    true_up_of: str | None = None  # the bill (or estimate) whose usage this line corrects (domain/true_ups.py)
+
+
+# The charges that bill the period's use itself (a unit of water is on exactly one of their lines).
+USAGE_RULES = ("volumetric", "tiered", "budget_tiered", "wholesale")
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ writes goes in one statement per table (`cis_runtime.bulk`), never one per row.
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Callable
 
@@ -22,9 +22,12 @@ from sqlalchemy.dialects.postgresql import insert
 
 from cis_billing.adapters import bulk
 from cis_billing.adapters.locks import lock_bill_cycle, lock_ledgers, try_advisory_lock
-from cis_billing.adapters.models import Account, Bill, BillRun, BillRunAccount
+from cis_billing.adapters.models import Account, Bill, BillLine, BillRun, BillRunAccount
 from cis_billing.domain.billing import cycle_period_gap, due_date, overlapping_bill, run_period_problem
-from cis_billing.domain.engine import BillPlan, CannotBill, Determinants, Line, Period, bill_total
+from cis_billing.domain import true_ups
+from cis_billing.domain.engine import USAGE_RULES, BillPlan, CannotBill, Determinants, Line, Period, bill_total
+from cis_billing.domain.true_ups import EarlierBill
+from cis_billing.domain.units import convert
 from cis_billing.domain.tariff_document import Tariff
 from cis_billing.service_layer.services import balances, next_id, next_ids
 from cis_billing.service_layer.tariffs import account_attributes, stored_tariffs
@@ -268,7 +271,7 @@ class Consumption:
 
 CONSUMPTION_RESPONSE = "metering.consumption_response.v3"
 _DETERMINANT_FIELDS = get_contract(CONSUMPTION_RESPONSE).schema().fields["determinants"].inner.schema.fields
-BILLED_FROM = ("account_id", "meter_size", "consumption", "unit", "true_ups")  # what a bill is calculated from
+BILLED_FROM = ("account_id", "meter_size", "consumption", "unit", "start_read", "end_read", "true_ups")  # what a bill is calculated from
 # Bill an estimate where a register has no actual end read (metering estimates from the meter's
 # history and trues the estimate up on a later bill); off: such accounts are run exceptions.
 ESTIMATE_MISSING_READS = config.env("CIS_BILL_RUN_ESTIMATE_MISSING_READS", "true") == "true"
@@ -321,9 +324,8 @@ def _billable(determinant: dict) -> dict:
         except ValidationError as error:
             raise InvalidMessage(f"{CONSUMPTION_RESPONSE}: determinants[account_id={determinant.get('account_id')!r}]"
                                  f".{name}: {error.messages}") from error
-    # An earlier estimate corrected by actual reads is billed with this period's use: together they
-    # are the register's advance since the last billed read.
-    billable["consumption"] += sum((true_up["difference"] for true_up in billable["true_ups"]), Decimal(0))
+    # An earlier estimate corrected by actual reads is billed on this bill as a true-up
+    # (domain/true_ups.py): together with this period's use, the register's advance since the last billed read.
     return billable
 
 
@@ -346,11 +348,13 @@ def bill_chunk(uow, run: RunPeriod, tariffs: RunTariffs, accounts: list[AccountT
     lock_ledgers(uow.session, account_ids)
     drafts, exceptions = [], {}
     other_bills = _other_bills(uow, run, account_ids)
+    earlier = _earlier_bills(uow, run, [a for a in accounts if consumption.determinants.get(a.account_id, {})
+                                        .get("true_ups")])
     for account in accounts:
         try:
             if overlap := overlapping_bill(run.period_start, run.period_end, other_bills.get(account.account_id, [])):
                 raise CannotBill(overlap)
-            drafts.append(draft_bill(account, tariffs, consumption))
+            drafts.append(draft_bill(account, tariffs, consumption, earlier.get(account.account_id, [])))
         except CannotBill as reason:
             exceptions[account.account_id] = str(reason)
         except Exception as error:  # noqa: BLE001 - a bug met by one account is that account's exception
@@ -384,19 +388,70 @@ def _other_bills(uow, run: RunPeriod, account_ids: list[str]) -> dict[str, list[
     return found
 
 
-def draft_bill(account: AccountToBill, tariffs: RunTariffs, consumption: Consumption) -> DraftBill:
-    """The engine's lines for one account; missing determinants are an exception, never a zero bill."""
+def draft_bill(account: AccountToBill, tariffs: RunTariffs, consumption: Consumption,
+               earlier: list[EarlierBill] = ()) -> DraftBill:
+    """The engine's lines for one account, then its true-ups' lines (domain/true_ups.py: an earlier
+    estimate re-rated at the price it was billed at); missing determinants are an exception, never a zero bill."""
     determinant = consumption.determinants.get(account.account_id)
     if determinant is None:
         raise CannotBill(consumption.missing.get(account.account_id, "metering returned no determinants"))
     attributes = account_attributes(account.customer_class, determinant["meter_size"], account.dwelling_units,
                                     account.attributes or {})
-    lines = tariffs.plan(account.customer_class, account.service_period(tariffs.period)).lines(
-        attributes, Determinants(determinant["consumption"], determinant["unit"]))
+    plan = tariffs.plan(account.customer_class, account.service_period(tariffs.period))
+    hcf = [convert(determinant[name], determinant["unit"], "HCF") for name in ("consumption", "start_read", "end_read")]
+    corrected = [t for t in determinant["true_ups"] if t["difference"] != 0]
+    use, difference = true_ups.rounded_at_the_boundaries(
+        *hcf, [t["difference"] for t in corrected], plan.last.consumption_rounding
+        if plan.last.billing_unit in ("HCF", "CCF") else None)
+    # A determinant's true-ups all correct the estimates its period starts from (one instant).
+    use, reratings = true_ups.settle([(_estimated_period_end(corrected[0]), difference)] if difference else [],
+                                     use, list(earlier), plan.increment)
+    lines = plan.lines(attributes, Determinants(use, "HCF"))
+    for rerating, true_up in zip(reratings, _true_up_names(reratings, determinant)):
+        bill = rerating.bill
+        rated = tariffs.plan(account.customer_class, bill.period) if bill else plan
+        label = (f"True-up of estimated bill {bill.bill_id} ({bill.period.start.isoformat()} to "
+                 f"{bill.period.end.isoformat()})") if bill else "True-up of an estimate no bill of this account billed"
+        lines.extend(true_ups.correction_lines(rated, attributes, rerating, label, true_up))
     draft = DraftBill(account.account_id, lines)
     if abs(draft.total) >= MONEY_LIMIT:  # no contract carries it: a meter or tariff error, for staff
         raise CannotBill(f"bill total {draft.total} is beyond the District's money range (below {MONEY_LIMIT})")
     return draft
+
+
+def _estimated_period_end(true_up: dict) -> date:
+    """The last day of the period an estimate ended: estimates are made at a period end's midnight."""
+    at = true_up["estimated_read_at"]
+    at = datetime.fromisoformat(at) if isinstance(at, str) else at
+    return at.date() - timedelta(days=1)
+
+
+def _true_up_names(reratings: list, determinant: dict) -> list[str]:
+    estimates = ",".join(str(t["estimate_id"]) for t in determinant["true_ups"])
+    return [r.bill.bill_id if r.bill else f"estimate {estimates}" for r in reratings]
+
+
+def _earlier_bills(uow, run: RunPeriod, accounts: list[AccountToBill]) -> dict[str, list[EarlierBill]]:
+    """The accounts' bills before this run's period, each with the HCF it has billed so far: its own
+    usage lines plus the true-up lines of later bills that re-rated it."""
+    if not accounts:
+        return {}
+    by_id = {a.account_id: a for a in accounts}
+    bills = uow.session.execute(sa.select(Bill.bill_id, Bill.account_id, Bill.period_start, Bill.period_end).where(
+        Bill.account_id.in_(list(by_id)), Bill.period_end < run.period_start)).all()
+    lines = uow.session.execute(sa.select(BillLine.bill_id, BillLine.true_up_of, BillLine.rule, BillLine.quantity,
+                                          BillLine.unit).where(BillLine.bill_id.in_([b.bill_id for b in bills]),
+                                                               BillLine.rule.in_(USAGE_RULES))).all()
+    usage: dict[str, list] = {}
+    for line in lines:
+        usage.setdefault(line.true_up_of or line.bill_id, []).append((line.rule, line.quantity, line.unit))
+    found: dict[str, list[EarlierBill]] = {}
+    for bill in bills:
+        served = by_id[bill.account_id].service_period(Period(bill.period_start, bill.period_end))
+        if served is not None:
+            found.setdefault(bill.account_id, []).append(
+                EarlierBill(bill.bill_id, served, true_ups.usage_hcf(usage.get(bill.bill_id, []))))
+    return found
 
 
 def _insert_bills(uow, run: RunPeriod, drafts: list[DraftBill]) -> dict[str, str]:
@@ -434,7 +489,7 @@ def _insert_bills(uow, run: RunPeriod, drafts: list[DraftBill]) -> dict[str, str
 LINE_COLUMNS = {"bill_id": "text", "line_no": "integer", "description": "text", "quantity": "numeric",
                 "unit": "text", "rate": "numeric", "amount": "numeric", "rule": "text", "tariff_id": "text",
                 "tariff_version": "integer", "charge": "text", "tier_from": "numeric", "tier_to": "numeric",
-                "days": "integer", "proration": "text"}
+                "days": "integer", "proration": "text", "true_up_of": "text"}
 LEDGER_COLUMNS = {"account_id": "text", "kind": "text", "amount": "numeric", "posted_on": "date", "reference": "text"}
 
 
@@ -443,7 +498,8 @@ def _line_row(bill_id: str, line_no: int, line: Line) -> dict:
     return {"bill_id": bill_id, "line_no": line_no, "description": line.description, "quantity": line.quantity,
             "unit": line.unit, "rate": line.rate, "amount": line.amount, "rule": line.rule,
             "tariff_id": tariff_id, "tariff_version": int(version), "charge": line.charge,
-            "tier_from": line.tier_from, "tier_to": line.tier_to, "days": line.days, "proration": line.proration}
+            "tier_from": line.tier_from, "tier_to": line.tier_to, "days": line.days, "proration": line.proration,
+            "true_up_of": line.true_up_of}
 
 
 def _line_payload(row: dict) -> dict:
