@@ -112,7 +112,7 @@ def test_whole_unit_billing_rounds_the_boundary_readings_so_no_unit_is_lost_acro
     document["charges"] = [c for c in document["charges"] if c.get("basis") != "winter_average"]
     with uow_factory() as uow:
         load_tariff(uow, document)
-        record_account_opened(uow, {"account_id": "A-MF", "bill_cycle": "1", "customer_class": "multifamily",
+        record_account_opened(uow, {"account_id": "A-MF", "bill_cycle": "1", "customer_class": "multi_family",
                                     "authorized_meter_size": "2", "dwelling_units": 24, "opened_on": date(2026, 7, 1)})
         uow.commit()
 
