@@ -2,12 +2,11 @@
 the page, meters and accounts merged, paging, bounds, roles, a service down; and in headless Chromium, a
 billing technician finding an account by APN, by name (as she types) and opening it."""
 import re
-import sys
 
 import requests
 
 from cis_runtime.testing import wait_for
-from gateway_client import ADDRESS, post
+from gateway_client import ADDRESS, post, run_in_browser
 
 PASSWORD = "correct horse battery"
 
@@ -104,16 +103,8 @@ def test_the_search_page_and_the_home_page_list_no_account_without_a_query(web_g
     assert bad_page.status_code == 400 and "page" in bad_page.text
 
 
-# The browser runs in a child process (see test_web_gateway.py: Playwright's sync API blocks the eventlet hub).
 BROWSER_SCRIPT = """
-import shutil, sys
-from playwright.sync_api import sync_playwright, expect
-base, account_id = sys.argv[1], sys.argv[2]
-with sync_playwright() as playwright:
-    browser = playwright.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
-        headless=True, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                             "--disable-component-update", "--no-first-run"])
-    page = browser.new_page()
+    base, account_id = sys.argv[1], sys.argv[2]
     errors = []
     # a script error or a CSP refusal would show here (the favicon nobody serves is not one)
     page.on("console", lambda message: message.type == "error" and "favicon" not in message.location.get("url", "")
@@ -138,12 +129,10 @@ with sync_playwright() as playwright:
     page.wait_for_url(f"**/accounts/{account_id}", timeout=20000)
     print(page.locator("#customer-name").inner_text())
     assert not errors, errors
-    browser.close()
 """
 
 
 def test_a_technician_finds_an_account_by_apn_and_by_name_as_she_types_and_opens_it(web_gateway, fresh_store):
-    from eventlet.green import subprocess
     base, token = web_gateway("accounts")
     http = requests.Session()
     http.headers["Authorization"] = f"Bearer {token}"
@@ -151,7 +140,6 @@ def test_a_technician_finds_an_account_by_apn_and_by_name_as_she_types_and_opens
     account_id, _ = open_account(http, base, "Bo Lindqvist", "011-222-333", "12 Orchard Ln")
     fresh_store.create_user("tech", "Tina Tech", "billing_technician", PASSWORD)
 
-    done = subprocess.run([sys.executable, "-c", BROWSER_SCRIPT, base, account_id], capture_output=True,
-                          text=True, timeout=120)
+    done = run_in_browser(BROWSER_SCRIPT, base, account_id, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
     assert done.stdout.strip() == "Bo Lindqvist"

@@ -1,11 +1,10 @@
 """The Flask gateway against real services over RabbitMQ: same URLs, bodies and error table as before,
 authenticated by API token or staff session, every state change audited."""
-import sys
 
 import pytest
 import requests
 
-from gateway_client import ADDRESS
+from gateway_client import ADDRESS, run_in_browser
 
 
 def test_the_json_api_with_a_token_opens_an_account_and_audits_each_change(web_gateway, fresh_store):
@@ -64,17 +63,8 @@ def test_posted_by_comes_from_the_caller_not_the_body(web_gateway, fresh_store):
     assert "system:cs-desk" in changed.text or "changed_by" not in changed.text
 
 
-# Playwright's sync API blocks the OS thread, and the services and the server under test run as green
-# threads in this (eventlet-patched) process, so the browser is driven from a child process.
 BROWSER_SCRIPT = """
-import shutil, sys
-from playwright.sync_api import sync_playwright
-base, account_id = sys.argv[1], sys.argv[2]
-with sync_playwright() as playwright:
-    browser = playwright.chromium.launch(executable_path=shutil.which("chromium") or "/usr/bin/chromium",
-        headless=True, args=["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                             "--disable-component-update", "--no-first-run"])
-    page = browser.new_page()
+    base, account_id = sys.argv[1], sys.argv[2]
     page.goto(f"{base}/accounts/{account_id}")
     assert "/login" in page.url, page.url
     page.get_by_label("User name").fill("tech")
@@ -86,12 +76,10 @@ with sync_playwright() as playwright:
     page.get_by_role("button", name="Log in").click()
     page.wait_for_url(f"**/accounts/{account_id}", timeout=20000)
     print(page.locator("#customer-name").inner_text())
-    browser.close()
 """
 
 
 def test_a_technician_logs_in_in_the_browser_and_sees_the_account_page(web_gateway, fresh_store):
-    from eventlet.green import subprocess
     base, token = web_gateway("accounts")
     auth = {"Authorization": f"Bearer {token}"}
     customer = requests.post(base + "/api/customers", json={"name": "Ana Reyes", "mailing_address": ADDRESS},
@@ -106,7 +94,6 @@ def test_a_technician_logs_in_in_the_browser_and_sees_the_account_page(web_gatew
                                headers=auth, timeout=20).json()["account_id"]
     fresh_store.create_user("tech", "Tina Tech", "billing_technician", "correct horse battery")
 
-    done = subprocess.run([sys.executable, "-c", BROWSER_SCRIPT, base, account_id], capture_output=True,
-                          text=True, timeout=90)
+    done = run_in_browser(BROWSER_SCRIPT, base, account_id, timeout=90)
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.strip() == "Ana Reyes"
