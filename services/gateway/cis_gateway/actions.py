@@ -13,6 +13,7 @@ from flask import Blueprint, Response, flash, redirect, request
 from cis_contracts.billing import ADJUSTMENT_REASON_CODES, PAYMENT_METHODS, STAFF_ADJUSTMENT_KINDS
 from cis_contracts.metering import RESOLUTIONS
 from cis_gateway import pages
+from cis_gateway.web import actor_name, html, may, rpc  # registered by web.create_app, after it loaded
 from cis_runtime.errors import Conflict, InvalidInput, NotFound
 
 REVIEW, CHANGE, CONFIRM = "review", "change", "confirm"
@@ -73,87 +74,92 @@ RESOLUTION = Action(
     ))
 
 
-def blueprint(rpc, actor_name, may) -> Blueprint:
-    """From cis_gateway.web: `rpc()` the request's RPC client, `actor_name()` who is acting (user id, or
-    system:<name> for a token), `may(permission)` whether they hold a permission."""
-    actions = Blueprint("actions", __name__)
+action_pages = Blueprint("actions", __name__)
 
-    @actions.get("/accounts/<account_id>/payments/new")
-    def payment_form(account_id):
-        return form_page(PAYMENT, f"/accounts/{account_id}/payments", account_heading(account_id), {})
 
-    @actions.post("/accounts/<account_id>/payments")
-    def post_payment(account_id):
-        return submitted(PAYMENT, f"/accounts/{account_id}/payments", account_heading(account_id),
-                         lambda values: PAYMENT.body(values, actor_name(), account_id=account_id),
-                         lambda p: (f"Payment {p['payment_id']} of ${p['amount']} posted; balance after: "
-                                    f"${p['balance_after']}.", f"/accounts/{account_id}#payments"))
+@action_pages.get("/accounts/<account_id>/payments/new")
+def payment_form(account_id):
+    return form_page(PAYMENT, f"/accounts/{account_id}/payments", account_heading(account_id), {})
 
-    @actions.get("/accounts/<account_id>/adjustments/new")
-    def adjustment_form(account_id):
-        return form_page(ADJUSTMENT, f"/accounts/{account_id}/adjustments", account_heading(account_id),
-                         {"request_id": uuid.uuid4().hex})
 
-    @actions.post("/accounts/<account_id>/adjustments")
-    def post_adjustment(account_id):
-        return submitted(ADJUSTMENT, f"/accounts/{account_id}/adjustments", account_heading(account_id),
-                         lambda values: ADJUSTMENT.body(values, actor_name(), account_id=account_id),
-                         lambda a: (f"{a['kind'].capitalize()} {a['adjustment_id']} of ${Decimal(a['amount']).copy_abs()} "
-                                    f"posted; balance due: ${a['balance_due']}.", f"/accounts/{account_id}#adjustments"))
+@action_pages.post("/accounts/<account_id>/payments")
+def post_payment(account_id):
+    return submitted(PAYMENT, f"/accounts/{account_id}/payments", account_heading(account_id),
+                     lambda values: PAYMENT.body(values, actor_name(), account_id=account_id),
+                     lambda p: (f"Payment {p['payment_id']} of ${p['amount']} posted; balance after: "
+                                f"${p['balance_after']}.", f"/accounts/{account_id}#payments"))
 
-    @actions.get("/read-exceptions")
-    def read_exceptions_page():
-        filters = {key: value for key, value in request.args.items() if key in ("rule", "after_id") and value}
-        listed = rpc().call("metering", "list_read_exceptions", {**filters, "limit": 50})
-        return html(pages.render_read_exceptions(listed, filters))
 
-    @actions.get("/read-exceptions/<int:exception_id>/resolution/new")
-    def resolution_form(exception_id):
-        return form_page(RESOLUTION, f"/read-exceptions/{exception_id}/resolution",
-                         exception_heading(exception_id), {})
+@action_pages.get("/accounts/<account_id>/adjustments/new")
+def adjustment_form(account_id):
+    return form_page(ADJUSTMENT, f"/accounts/{account_id}/adjustments", account_heading(account_id),
+                     {"request_id": uuid.uuid4().hex})
 
-    @actions.post("/read-exceptions/<int:exception_id>/resolution")
-    def resolve(exception_id):
-        return submitted(RESOLUTION, f"/read-exceptions/{exception_id}/resolution", exception_heading(exception_id),
-                         lambda values: RESOLUTION.body(values, actor_name(), exception_id=exception_id),
-                         lambda r: (f"Read exception {exception_id} resolved: {r.get('action', '')}.",
-                                    "/read-exceptions"))
 
-    def account_heading(account_id: str) -> str:
-        account = rpc().call("accounts", "get_account", account_id)  # NotFound: the 404 page
-        if not may("view_personal_data"):
-            return f"Account {account_id}"
-        return f"Account {account_id} · {account['customer']['name']}"
+@action_pages.post("/accounts/<account_id>/adjustments")
+def post_adjustment(account_id):
+    return submitted(ADJUSTMENT, f"/accounts/{account_id}/adjustments", account_heading(account_id),
+                     lambda values: ADJUSTMENT.body(values, actor_name(), account_id=account_id),
+                     lambda a: (f"{a['kind'].capitalize()} {a['adjustment_id']} of ${Decimal(a['amount']).copy_abs()} "
+                                f"posted; balance due: ${a['balance_due']}.", f"/accounts/{account_id}#adjustments"))
 
-    def exception_heading(exception_id: int) -> str:
-        listed = rpc().call("metering", "list_read_exceptions", {"after_id": exception_id - 1, "limit": 1,
-                                                                 "status": "unresolved"})
-        found = [e for e in listed["exceptions"] if e["exception_id"] == exception_id]
-        if not found:
-            raise NotFound("unresolved read exception", exception_id)
-        e = found[0]
-        return f"Read exception {exception_id} · meter {e['meter_serial']} · {e['rule']}: {e['reason']}"
 
-    def submitted(action: Action, target: str, heading: str, make_body, done):
-        values = form_values(action)
-        step = request.form.get("step", REVIEW)
-        missing = {f.name: ["Required."] for f in action.fields if f.required and not values.get(f.name)}
-        if step == CHANGE or (step == REVIEW and missing):
-            return form_page(action, target, heading, values, missing if step == REVIEW else {},
-                             status=400 if missing and step == REVIEW else 200)
-        if step == REVIEW:
-            return html(pages.render_confirmation(action, target, heading, values))
-        try:
-            result = rpc().call(action.service, action.rpc, make_body(values))
-        except InvalidInput as invalid:
-            return form_page(action, target, heading, values, invalid.args[0] if invalid.args else {}, status=400)
-        except Conflict as conflict:
-            return form_page(action, target, heading, values, {}, status=409, message=str(conflict))
-        message, next_page = done(result)
-        flash(message)
-        return redirect(next_page, 303)
+@action_pages.get("/read-exceptions")
+def read_exceptions_page():
+    filters = {key: value for key, value in request.args.items() if key in ("rule", "after_id") and value}
+    listed = rpc().call("metering", "list_read_exceptions", {**filters, "limit": 50})
+    return html(pages.render_read_exceptions(listed, filters))
 
-    return actions
+
+@action_pages.get("/read-exceptions/<int:exception_id>/resolution/new")
+def resolution_form(exception_id):
+    return form_page(RESOLUTION, f"/read-exceptions/{exception_id}/resolution",
+                     exception_heading(exception_id), {})
+
+
+@action_pages.post("/read-exceptions/<int:exception_id>/resolution")
+def resolve(exception_id):
+    return submitted(RESOLUTION, f"/read-exceptions/{exception_id}/resolution", exception_heading(exception_id),
+                     lambda values: RESOLUTION.body(values, actor_name(), exception_id=exception_id),
+                     lambda r: (f"Read exception {exception_id} resolved: {r.get('action', '')}.",
+                                "/read-exceptions"))
+
+
+def account_heading(account_id: str) -> str:
+    account = rpc().call("accounts", "get_account", account_id)  # NotFound: the 404 page
+    if not may("view_personal_data"):
+        return f"Account {account_id}"
+    return f"Account {account_id} · {account['customer']['name']}"
+
+
+def exception_heading(exception_id: int) -> str:
+    listed = rpc().call("metering", "list_read_exceptions", {"after_id": exception_id - 1, "limit": 1,
+                                                             "status": "unresolved"})
+    found = [e for e in listed["exceptions"] if e["exception_id"] == exception_id]
+    if not found:
+        raise NotFound("unresolved read exception", exception_id)
+    e = found[0]
+    return f"Read exception {exception_id} · meter {e['meter_serial']} · {e['rule']}: {e['reason']}"
+
+
+def submitted(action: Action, target: str, heading: str, make_body, done):
+    values = form_values(action)
+    step = request.form.get("step", REVIEW)
+    missing = {f.name: ["Required."] for f in action.fields if f.required and not values.get(f.name)}
+    if step == CHANGE or (step == REVIEW and missing):
+        return form_page(action, target, heading, values, missing if step == REVIEW else {},
+                         status=400 if missing and step == REVIEW else 200)
+    if step == REVIEW:
+        return html(pages.render_confirmation(action, target, heading, values))
+    try:
+        result = rpc().call(action.service, action.rpc, make_body(values))
+    except InvalidInput as invalid:
+        return form_page(action, target, heading, values, invalid.args[0] if invalid.args else {}, status=400)
+    except Conflict as conflict:
+        return form_page(action, target, heading, values, {}, status=409, message=str(conflict))
+    message, next_page = done(result)
+    flash(message)
+    return redirect(next_page, 303)
 
 
 def form_values(action: Action) -> dict:
@@ -167,7 +173,3 @@ def form_page(action: Action, target: str, heading: str, values: dict, errors: d
               status: int = 200, message: str | None = None) -> Response:
     return Response(pages.render_action_form(action, target, heading, values, errors or {}, message),
                     status=status, mimetype="text/html")
-
-
-def html(text: str) -> Response:
-    return Response(text, mimetype="text/html")

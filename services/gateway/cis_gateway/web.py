@@ -21,7 +21,7 @@ from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
 from werkzeug.exceptions import HTTPException
 
-from cis_gateway import actions, pages, permissions
+from cis_gateway import pages, permissions
 from cis_gateway.adapters.store import Store
 from cis_gateway.errors import EXPECTED_ERRORS, MalformedJson, error_body
 from cis_gateway.rpc_client import Client
@@ -374,10 +374,11 @@ def create_app(store: Store | None = None, secret_key: str | None = None, secure
         sections = {name: pages.Section.from_outcome(o) for name, o in outcomes.items()}
         return html(pages.render_collections_worklist(sections["worklist"], sections["business_date"]))
 
-    from cis_gateway.search import search_pages  # here: search.py uses this module's helpers
+    from cis_gateway.actions import action_pages  # here: both use this module's helpers
+    from cis_gateway.search import search_pages
+    app.register_blueprint(action_pages)
     app.register_blueprint(search_pages)
-    app.register_blueprint(actions.blueprint(rpc, actor_name, _may))
-    pages.use_request_globals(viewer=_signed_in_user, csrf_token=_csrf_token, messages=_messages, may=_may)
+    pages.use_request_globals(viewer=_signed_in_user, csrf_token=_csrf_token, messages=_messages, may=may)
     return app
 
 
@@ -393,7 +394,8 @@ def _messages() -> list[str]:
     return get_flashed_messages() if has_request_context() else []
 
 
-def _may(permission: str) -> bool:
+def may(permission: str) -> bool:
+    """Whether the signed-in user or token holds the permission (pages offer only what the user may)."""
     actor = g.get("actor") if has_request_context() else None
     return actor is not None and permissions.allows(actor["role"], permission)
 
