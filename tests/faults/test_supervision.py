@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from cis_contracts.registry import get
 from cis_runtime import config
 from cis_runtime.suite import RestartPolicy, Suite
-from cis_runtime.testing import wait_for
+from cis_runtime.testing import truncate_all, wait_for
 
 ACCOUNT_OPENED = "accounts.account_opened.v1"
 
@@ -34,6 +34,7 @@ def account_opened(publish, account_id: str) -> None:
 def suite(tmp_path):
     running = Suite(tmp_path / "logs", {"CIS_SUITE_RESTART_DELAY": "1"})
     running.prepare(["notifications"])
+    truncate_all("notifications")  # the e2e tests before this one in the session opened the same account ids
     yield running
     running.stop()
 
