@@ -126,3 +126,34 @@ def test_a_billing_technician_corrects_a_misread_from_the_exceptions_worklist(ap
     page.goto(f"{suite.gateway_url}/accounts/{account_id}")
     row = page.locator('#reads tr[data-quality="edited"]')
     assert Decimal(row.locator(".read-billed-as").inner_text()) == Decimal("130")
+
+
+def test_a_billing_technician_enters_a_manual_read_in_district_time_and_sees_it_on_the_account(api, staff_page, suite):
+    account_id = open_metered_account(api, number=304, name="Ana Ruiz", apn="088-300-304", serial="ACT0000304",
+                                      installed_on="2027-01-01")
+    page = staff_page("billing_technician")
+    page.goto(f"{suite.gateway_url}/meters/ACT0000304/reads/new")
+    assert page.locator("#action-subject").inner_text() == f"Meter ACT0000304 · account {account_id}"
+
+    page.locator("#f-read_at").fill("2027-01-20T09:30")
+    page.locator("#f-source").select_option("manual")
+    page.locator("#f-reason").fill("AMI endpoint silent")
+    page.locator("#review").click()
+    assert page.locator('.has-problem[data-field="value"] #e-value').inner_text() == "Required."
+    assert page.locator("#f-reason").input_value() == "AMI endpoint silent"  # what was typed is kept
+
+    page.locator("#f-value").fill("112")
+    page.locator("#review").click()
+    assert manual_reads(api, account_id) == []  # nothing entered before confirming
+    page.locator("#confirm").click()
+
+    page.wait_for_url(f"**/accounts/{account_id}#reads")
+    assert "Read of 112" in page.locator("#action-done").inner_text()
+    [read] = manual_reads(api, account_id)
+    # 09:30 typed on the form is District (Pacific) time: 17:30 UTC in January
+    assert datetime.fromisoformat(read["read_at"]).astimezone(PACIFIC).strftime("%Y-%m-%d %H:%M") == "2027-01-20 09:30"
+    assert Decimal(read["value"]) == Decimal("112")
+
+
+def manual_reads(api, account_id: str) -> list:
+    return [r for r in api("GET", f"/accounts/{account_id}/reads")["reads"] if r.get("source") == "manual"]

@@ -6,14 +6,17 @@ confirms. The "posted by" field is the signed-in user, never a form field (as fo
 """
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from urllib.parse import quote
 
 from flask import Blueprint, Response, flash, redirect, request
 
 from cis_contracts.billing import ADJUSTMENT_REASON_CODES, PAYMENT_METHODS, STAFF_ADJUSTMENT_KINDS
-from cis_contracts.metering import RESOLUTIONS
+from cis_contracts.metering import MANUAL_READ_SOURCES, RESOLUTIONS
 from cis_gateway import pages
 from cis_gateway.web import actor_name, html, may, rpc  # registered by web.create_app, after it loaded
+from cis_runtime.clock import DISTRICT_ZONE
 from cis_runtime.errors import Conflict, InvalidInput, NotFound
 
 REVIEW, CHANGE, CONFIRM = "review", "change", "confirm"
@@ -24,7 +27,7 @@ MAX_FIELD_LENGTH = 1000  # the contracts bound each field; this only keeps a pas
 class Field:
     name: str
     label: str
-    kind: str = "text"  # text | money | date | select | textarea
+    kind: str = "text"  # text | money | date | datetime (District wall clock) | select | textarea
     options: tuple = ()
     required: bool = True
     hint: str = ""
@@ -42,6 +45,9 @@ class Action:
 
     def body(self, values: dict, actor: str, **path_values) -> dict:
         body = {name: value for name, value in values.items() if value not in ("", None)}
+        for f in self.fields:
+            if f.kind == "datetime" and f.name in body:
+                body[f.name] = district_instant(body[f.name])
         body.update(path_values)
         if self.actor_field:
             body[self.actor_field] = actor
@@ -72,6 +78,33 @@ RESOLUTION = Action(
         Field("reason", "Reason", "textarea"),
         Field("new_value", "New reading", required=False, hint="Only for an edit"),
     ))
+
+MANUAL_READ = Action(
+    title="Enter a manual read", service="metering", rpc="enter_manual_read", submit="Enter read",
+    actor_field="reader", fields=(
+        Field("read_at", "Read at (District time)", "datetime"),
+        Field("value", "Register reading", hint="As the register shows it, in the meter's unit"),
+        Field("source", "Read by", "select", MANUAL_READ_SOURCES),
+        Field("reason", "Reason", "textarea", hint="Why a manual read (e.g. AMI endpoint silent, customer's photo)"),
+    ))
+EXCHANGE = Action(
+    title="Exchange a meter", service="metering", rpc="exchange_meter", submit="Exchange meter",
+    actor_field="exchanged_by", fields=(
+        Field("exchanged_on", "Exchanged on", "date"),
+        Field("old_final_read", "Old meter's final read"),
+        Field("new_serial", "New meter serial", required=False, hint="Empty: the meter is removed only"),
+        Field("new_initial_read", "New meter's initial read", required=False),
+        Field("reason", "Reason", "textarea"),
+    ))
+
+
+def district_instant(typed: str) -> str:
+    """A wall-clock time typed in a form (datetime-local, no zone) as an instant in District time; what does
+    not parse is passed on as typed, so the service's contract names the field."""
+    try:
+        return datetime.fromisoformat(typed).replace(tzinfo=DISTRICT_ZONE).isoformat()
+    except ValueError:
+        return typed
 
 
 action_pages = Blueprint("actions", __name__)
@@ -123,6 +156,52 @@ def resolve(exception_id):
                      lambda values: RESOLUTION.body(values, actor_name(), exception_id=exception_id),
                      lambda r: (f"Read exception {exception_id} resolved: {r.get('action', '')}.",
                                 "/read-exceptions"))
+
+
+@action_pages.get("/meters/<serial>/reads/new")
+def manual_read_form(serial):
+    return form_page(MANUAL_READ, f"/meters/{serial}/reads", meter_heading(serial), {})
+
+
+@action_pages.post("/meters/<serial>/reads")
+def enter_manual_read(serial):
+    return submitted(MANUAL_READ, f"/meters/{serial}/reads", meter_heading(serial),
+                     lambda values: MANUAL_READ.body(values, actor_name(), meter_serial=serial),
+                     lambda r: (f"Read of {r['value']} entered on meter {serial}"
+                                + (": held for review (" + "; ".join(f["reason"] for f in r["findings"]) + ")."
+                                   if r["findings"] else "."), meter_page(serial)))
+
+
+@action_pages.get("/meters/<serial>/exchange/new")
+def exchange_form(serial):
+    return form_page(EXCHANGE, f"/meters/{serial}/exchange", meter_heading(serial), {})
+
+
+@action_pages.post("/meters/<serial>/exchange")
+def exchange(serial):
+    return submitted(EXCHANGE, f"/meters/{serial}/exchange", meter_heading(serial),
+                     lambda values: EXCHANGE.body(values, actor_name(), old_serial=serial),
+                     lambda x: (f"Meter {serial} " + (f"exchanged for {x['new_serial']}" if x["new_serial"]
+                                                      else "removed") + f" on {x['exchanged_on']}.",
+                                meter_page(x["new_serial"] or serial)))
+
+
+def meter_of(serial: str) -> dict:
+    found = [m for m in rpc().call("metering", "find_meters", {"query": serial})["meters"] if m["serial"] == serial]
+    if not found:
+        raise NotFound("meter", serial)
+    return found[0]
+
+
+def meter_heading(serial: str) -> str:
+    account_id = meter_of(serial).get("account_id")
+    return f"Meter {serial}" + (f" · account {account_id}" if account_id else " · not installed")
+
+
+def meter_page(serial: str) -> str:
+    """Where a meter's action ends: its account's reads (the meter's record when it serves no account)."""
+    account_id = meter_of(serial).get("account_id")
+    return f"/accounts/{account_id}#reads" if account_id else f"/search?q={quote(serial)}"
 
 
 def account_heading(account_id: str) -> str:
