@@ -34,7 +34,7 @@ def account_opened(publish, account_id: str) -> None:
 def suite(tmp_path):
     running = Suite(tmp_path / "logs", {"CIS_SUITE_RESTART_DELAY": "1"})
     running.prepare(["notifications"])
-    truncate_all("notifications")  # the e2e tests before this one in the session opened the same account ids
+    truncate_all("notifications")  # no contact left by an earlier test of the session
     yield running
     running.stop()
 
