@@ -14,6 +14,10 @@ from cis_metering.domain.model import DISTRICT_ZONE, Read, register_range, to_hc
 from cis_metering.domain.vee import is_rollover
 
 COMPOUND_REGISTERS = ("high", "low")
+# A confirmed fall up to this many HCF is reverse flow (back-siphonage, thermal expansion) and netted
+# against later use; a larger one is a register reset or a misread, reported missing until staff edit
+# the reading or record the exchange, never carried as months of credit.
+MAX_NETTED_REVERSE_FLOW_HCF = Decimal(10)
 
 
 @dataclass(frozen=True)
@@ -74,6 +78,22 @@ def determinant_or_missing(found: MeterOnAccount, period_end_at: datetime) -> tu
         "end_read": end_read, "end_read_at": end_at.astimezone(DISTRICT_ZONE),
         "consumption": end_read - start_read, "unit": "HCF", "quality": "actual",
     }, None
+
+
+def end_netting_reverse_flow(start: Read, end: Read, register_digits: int | None) -> Read:
+    """The end a register's period is billed to: its end read, unless the register fell below the start.
+
+    A fall that is no rollover and reaches the bill run is a confirmed reverse flow: VEE holds every fall
+    as a read exception and the bill run holds an account with an unresolved one, so staff accepted it.
+    The period then bills no water and ends at its start reading (at the end read's instant): the next
+    period starts there, so the water that flowed back is netted against the next use, never billed twice
+    or negative. Billed periods still tile the register: their sum is the last billed end minus the
+    first start. A fall larger than MAX_NETTED_REVERSE_FLOW_HCF is left as it is (reported missing).
+    """
+    if end.hcf >= start.hcf or start.hcf - end.hcf > MAX_NETTED_REVERSE_FLOW_HCF or (
+            register_digits is not None and is_rollover(start.value, end.value, register_range(register_digits))):
+        return end
+    return Read(start.value, start.unit, end.read_at)
 
 
 def _rolled_over(period: RegisterPeriod, register_digits: int | None) -> bool:

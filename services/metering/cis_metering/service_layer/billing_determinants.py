@@ -20,7 +20,8 @@ from datetime import timedelta, timezone
 
 from cis_metering.adapters import repository
 from cis_metering.adapters.models import BillingEstimate, ReadException
-from cis_metering.domain.determinants import MeterOnAccount, RegisterPeriod, determinant_or_missing, worst_quality
+from cis_metering.domain.determinants import (MeterOnAccount, RegisterPeriod, determinant_or_missing,
+                                              end_netting_reverse_flow, worst_quality)
 from cis_metering.domain.estimation import (DEFAULT_POLICY, EstimationPolicy, estimate_end_read, last_year_bounds,
                                             true_value_at)
 from cis_metering.domain.model import DISTRICT_ZONE, Read, difference_modulo, period_bounds, to_hcf
@@ -75,6 +76,7 @@ def get_billing_determinants(uow, request: dict, policy: EstimationPolicy = DEFA
             held.append({"account_id": row.account_id, "meter_serial": row.serial, "exception_ids": exception_ids,
                          "reason": f"{len(exception_ids)} unresolved read exception(s) in the period: {rules}"})
             continue
+        _net_reverse_flows(row, registers)
         determinant, gap = _determinant(rows, registers, end_at)
         if gap:
             missing.append(gap)
@@ -276,6 +278,14 @@ def _prolonged_estimation(uow, stored: BillingEstimate, policy: EstimationPolicy
     worklist.request_field_work(uow, item, {"action": "request_meter_check", "resolved_by": "metering",
                                             "reason": item.reason})
     return item.exception_id
+
+
+def _net_reverse_flows(row, registers: list[_Register]) -> None:
+    """A register that fell in a period no read exception holds is billed to its start reading
+    (domain.determinants.end_netting_reverse_flow); its end source stays the meter's own reading."""
+    for work in registers:
+        if work.start is not None and work.end is not None and work.end.read_at > work.start.read_at:
+            work.end = end_netting_reverse_flow(work.start, work.end, row.register_digits)
 
 
 def _determinant(rows, registers: list[_Register], end_at) -> tuple[dict | None, dict | None]:
