@@ -18,7 +18,8 @@ ACRE_FOOT_HCF = Decimal("435.6")
 USAGE_RULES = ("volumetric", "tiered", "budget_tiered", "wholesale")
 
 INVARIANTS = {
-    "water_billed_once": "per account, HCF billed over the run (with true-ups) = last read minus first",
+    "water_billed_once": "per account, HCF billed over the run (with true-ups) = last read minus first "
+                         "(a reverse flow netted against later use)",
     "ledger_identity": "billing's balance = bills + debits - payments - credits",
     "collections_agrees_with_billing": "collections' balance per account = billing's, queues drained",
     "no_penalty_when_paid_by_due": "no late penalty on a bill paid by its due date",
@@ -228,7 +229,7 @@ class Checker:
             boundary = last_end + timedelta(days=1)
             if account.closed_on is not None and account.closed_on < last_end:
                 boundary = account.closed_on + timedelta(days=1)
-            measured = account.measured.get(boundary)
+            measured = billable(account, boundary)
             if measured is None or boundary in account.site.meter.untrue:
                 pending += 1  # the period ended on an estimate: its true-up is still to come
                 continue
@@ -260,7 +261,7 @@ class Checker:
             if account.closed_on is not None and account.closed_on < end:
                 finish = account.closed_on + timedelta(days=1)
             if begin in account.measured and finish in account.measured:
-                measured = account.measured[finish] - account.measured[begin]
+                measured = billable(account, finish) - billable(account, begin)
                 if round(Decimal(billed), 3) != measured:
                     return f"first: {bill_id} {start}..{end} billed {round(Decimal(billed), 3)}, measured {measured}"
         return "no single bill differs (the difference is across periods)"
@@ -446,3 +447,13 @@ class Checker:
             by[violation.invariant].append(violation)
         return [(name, INVARIANTS[name], self.checks[name], len(by[name]), by[name][0] if by[name] else None)
                 for name in INVARIANTS]
+
+
+def billable(account, boundary) -> Decimal | None:
+    """The water billable through a period boundary: what the meter measured since the account opened,
+    except that a reverse flow is netted against later use rather than credited, so it is the highest
+    measured at any month boundary up to this one (metering's end_netting_reverse_flow)."""
+    if boundary not in account.measured:
+        return None
+    return max(value for day, value in account.measured.items() if day <= boundary)
+
