@@ -115,7 +115,8 @@ class Payment(Base):
     __tablename__ = "payments"
     __table_args__ = (
         # A replayed bank or lockbox file must not post the same payment twice.
-        sa.Index("payments_once_per_reference", "account_id", "reference", "method", unique=True),)
+        sa.Index("payments_once_per_reference", "account_id", "reference", "method", unique=True),
+        sa.CheckConstraint("amount > 0", name="payments_amount_positive"))
     payment_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
     account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.account_id"))
     amount: Mapped[Decimal] = mapped_column(MONEY)
@@ -125,11 +126,16 @@ class Payment(Base):
 
 
 class LedgerEntry(Base):
-    """The account ledger: bills positive, payments negative; the balance is the sum."""
+    """The account ledger: charges positive, payments and credits negative (a bill's total may be either:
+    a credit bill); the balance is the sum. Append-only, like bills, payments and adjustments (a row
+    trigger, migration 0008)."""
     __tablename__ = "ledger_entries"
+    __table_args__ = (sa.CheckConstraint(
+        "(kind <> 'payment' or amount < 0) and (kind <> 'credit' or amount <= 0) and "
+        "(kind not in ('late_penalty', 'debit', 'fee') or amount >= 0)", name="ledger_entries_signed_by_kind"),)
     entry_id: Mapped[int] = mapped_column(sa.BigInteger, sa.Identity(), primary_key=True)
     account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.account_id"), index=True)
-    kind: Mapped[str] = mapped_column(sa.Text)  # bill | payment
+    kind: Mapped[str] = mapped_column(sa.Text)  # bill | payment | an adjustment kind
     amount: Mapped[Decimal] = mapped_column(MONEY)
     posted_on: Mapped[date] = mapped_column(sa.Date)
     reference: Mapped[str] = mapped_column(sa.Text)  # bill_id or payment_id
@@ -138,9 +144,12 @@ class LedgerEntry(Base):
 class Adjustment(Base):
     """A ledger adjustment (late penalty, staff credit or debit): bills stay as issued."""
     __tablename__ = "adjustments"
+    __table_args__ = (sa.CheckConstraint(
+        "(kind <> 'credit' or amount <= 0) and (kind not in ('late_penalty', 'debit', 'fee') or amount >= 0)",
+        name="adjustments_signed_by_kind"),)
     adjustment_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
     account_id: Mapped[str] = mapped_column(sa.ForeignKey("accounts.account_id"), index=True)
-    kind: Mapped[str] = mapped_column(sa.Text)  # late_penalty | credit | debit
+    kind: Mapped[str] = mapped_column(sa.Text)  # late_penalty | credit | debit | fee
     amount: Mapped[Decimal] = mapped_column(MONEY)  # signed as on the ledger
     posted_on: Mapped[date] = mapped_column(sa.Date)
     reference: Mapped[str] = mapped_column(sa.Text)  # the penalty request_id, or the staff reason code

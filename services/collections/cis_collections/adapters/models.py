@@ -22,6 +22,7 @@ ids = sa.Sequence("collections_ids", metadata=Base.metadata)
 class CollectionAccount(Base):
     """An account as collections knows it: from its first bill or payment on."""
     __tablename__ = "collection_accounts"
+    __table_args__ = (sa.CheckConstraint("credit >= 0", name="collection_accounts_credit_not_negative"),)
     account_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
     status: Mapped[str] = mapped_column(sa.Text)
     credit: Mapped[Decimal] = mapped_column(MONEY)
@@ -68,6 +69,8 @@ class CollectionAccount(Base):
 class Receivable(Base):
     """One issued bill: what it asks for and how much of it is paid."""
     __tablename__ = "receivables"
+    __table_args__ = (sa.CheckConstraint("amount >= 0 and paid >= 0 and paid <= amount",
+                                         name="receivables_paid_within_amount"),)
     bill_id: Mapped[str] = mapped_column(sa.Text, primary_key=True)
     account_id: Mapped[str] = mapped_column(sa.ForeignKey("collection_accounts.account_id"), index=True)
     amount: Mapped[Decimal] = mapped_column(MONEY)
@@ -166,6 +169,7 @@ class PaymentPlan(Base):
 
 class PlanInstallment(Base):
     __tablename__ = "plan_installments"
+    __table_args__ = (sa.CheckConstraint("paid >= 0 and paid <= amount", name="plan_installments_paid_within_amount"),)
     plan_id: Mapped[str] = mapped_column(sa.ForeignKey("payment_plans.plan_id"), primary_key=True)
     seq: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     due_on: Mapped[date] = mapped_column(sa.Date)
