@@ -267,6 +267,8 @@ def _act_on_batch(uow, accounts: list, receivables: dict, today: date, ledger_po
     for outcome in outcomes:
         run.notices_requested += outcome.reminders
         run.actions_taken += outcome.actions
+        if outcome.shutoff_held:
+            run.accounts_failed = [*run.accounts_failed, outcome.shutoff_held]
     batch.emit_all()
     for account_id, exc in sorted(failures.items()):
         log.error("daily run: account %s failed: %s", account_id, _failure_reason(exc))

@@ -4,6 +4,7 @@ The account's engine state is loaded in bulk (one query per table for a whole ba
 the engine decides, and each due action is recorded (row + outbox event + action log) in the
 caller's unit of work, then the state's outcome is written back to the account row.
 """
+import logging
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -16,6 +17,7 @@ from cis_collections.domain import engine
 from cis_collections.domain.engine import (AccountState, Appeal, Bill, ContactAttempt, Extension, Installment,
                                            MedicalCertification, PaymentPlan, ShutoffNoticeRecord)
 from cis_collections.domain.model import next_identifier
+from cis_collections.domain.shutoff_guard import forbidden_reasons
 
 NOTICE_REQUESTED = "collections.notice_requested.v1"
 COLLECTION_NOTICE_REQUESTED = "collections.collection_notice_requested.v1"
@@ -43,6 +45,13 @@ class Outcome:
     notices: int = 0
     work_orders: int = 0
     actions: int = 0  # every action carried out (the daily run's actions_taken)
+    # a shutoff the statutory guard refused to order: {"account_id", "reason"}, reported with the run's
+    # failed accounts for staff to look at
+    shutoff_held: dict | None = None
+
+
+log = logging.getLogger(__name__)
+SHUTOFF_HELD = "shutoff_held"  # the action log's kind for a shutoff the guard refused
 
 
 class Batch:
@@ -180,6 +189,10 @@ def act(batch: Batch, row: models.CollectionAccount, bill_rows: list[models.Rece
     row. The caller emits the batch's events (`batch.emit_all()`) once it has acted on all its accounts."""
     outcome = Outcome()
     for action in actions_to_take(state, today) if actions is None else actions:
+        if action.kind == engine.SHUTOFF and (reasons := forbidden_reasons(state, today, district_calendar(),
+                                                                           collections_policy())):
+            _hold_shutoff(batch, row, action, today, reasons, outcome)
+            continue
         reference = _carry_out(batch, row, bill_rows, state, action, today, outcome)
         engine.record_done(state, action, today, reference or "")
         batch.session.add(models.CollectionAction(account_id=row.account_id, business_date=today, kind=action.kind,
@@ -188,6 +201,17 @@ def act(batch: Batch, row: models.CollectionAccount, bill_rows: list[models.Rece
         outcome.actions += 1
     write_back(row, bill_rows, state, today)
     return outcome
+
+
+def _hold_shutoff(batch, row, action, today, reasons: list[str], outcome: Outcome) -> None:
+    """The engine planned a shutoff the statutes forbid today (shutoff_guard): nothing is ordered, the
+    reasons go in the action log, and the engine proposes it again on a later day, checked again."""
+    reason = "shutoff held by the statutory guard: " + "; ".join(reasons)
+    outcome.shutoff_held = {"account_id": row.account_id, "reason": reason}
+    log.error("account %s: %s", row.account_id, reason)
+    batch.session.add(models.CollectionAction(account_id=row.account_id, business_date=today, kind=SHUTOFF_HELD,
+                                            rule_code=action.rule.code, citation=action.rule.citation,
+                                            reference=None, reason=reason))
 
 
 def _carry_out(batch, row, bill_rows, state, action, today, outcome) -> str | None:
