@@ -124,6 +124,26 @@ def test_a_stopped_meter_on_an_open_account_is_one_zero_consumption_item_not_one
     assert [h["account_id"] for h in held] == ["A1"]
 
 
+def test_a_stopped_meter_staff_looked_at_is_not_raised_again_until_it_moves_and_stops_again(
+        running_services, rpc, publish):
+    """The district simulation: ~24 zero-consumption items per account a year, one a day after each one a
+    technician accepted, for the same stopped register."""
+    start(running_services, rpc, initial_read="50.00")
+    send(publish, "B-1", "2026-01-10T00:00:00-08:00", ["50.00"] * 24)
+    [(exception_id,)] = rows("select exception_id from read_exceptions where rule = 'zero_consumption'")
+    rpc.metering.resolve_read_exception({"exception_id": exception_id, "action": "accept", "resolved_by": "jdoe",
+                                         "reason": "vacation, customer called"})
+    send(publish, "B-2", "2026-01-11T00:00:00-08:00", ["50.00"] * 24)  # still stopped: the same stop
+    assert rows("select count(*) from read_exceptions where rule = 'zero_consumption'") == [(1,)]
+    day_of_use = [f"{Decimal(50) + Decimal(hour) / 3:.2f}" for hour in range(24)]  # 50.00 ... 57.67
+    send(publish, "B-3", "2026-01-12T00:00:00-08:00", day_of_use)  # it moved ...
+    for day in range(13, 20):  # ... and stopped again for seven days
+        send(publish, f"B-{day}", f"2026-01-{day}T00:00:00-08:00", ["57.67"] * 24)
+    # since the last reading showing another value (57.33 at 22:00 on 12 January)
+    assert rows("select count(*), min(details->>'since') from read_exceptions where rule = 'zero_consumption' "
+                "and status = 'open'") == [(1, "2026-01-13T06:00:00+00:00")]
+
+
 def test_water_used_after_the_account_closed_is_raised_as_possible_unauthorized_use(running_services, rpc, publish):
     start(running_services, rpc, initial_read="20.00")
     publish("accounts.account_closed.v1", {"account_id": "A1", "closed_on": "2026-01-10", "reason": "move_out",

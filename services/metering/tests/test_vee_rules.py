@@ -233,12 +233,29 @@ OPEN = MeterFacts(unit="HCF", register_digits=6, installed_at=datetime(2025, 1, 
 def test_no_use_for_seven_days_on_an_open_account_is_zero_consumption_with_the_values_compared():
     flat = block(["50.0"] * 24)
     need = usage_checks_needed(flat, OPEN)
-    assert need.reference_at == START + timedelta(hours=23) - timedelta(days=7)
-    [finding] = check_usage(flat, OPEN, StoredRead(need.reference_at - timedelta(hours=1), Decimal("50.0")), None)
-    assert (finding.rule, finding.index, finding.details["reading"], finding.details["days"]) == (
-        "zero_consumption", 23, "50.0", 7)
-    assert check_usage(flat, OPEN, StoredRead(need.reference_at, Decimal("49.0")), None) == []  # used water since
+    assert (need.reference_rule, need.reference_at, need.unchanged) == ("zero_consumption", START, Decimal("50.0"))
+    end = START + timedelta(hours=23)
+    moved_eight_days_ago = StoredRead(end - timedelta(days=8), Decimal("49.0"))
+    [finding] = check_usage(flat, OPEN, moved_eight_days_ago, None)
+    assert (finding.rule, finding.index, finding.details["reading"], finding.details["days"],
+            finding.details["since"]) == ("zero_consumption", 23, "50.0", 7, moved_eight_days_ago.read_at.isoformat())
+    assert check_usage(flat, OPEN, StoredRead(end - timedelta(days=3), Decimal("49.0")), None) == []  # moved since
+    assert check_usage(flat, OPEN, moved_eight_days_ago, None, already_raised=True) == []  # one item per stop
     assert usage_checks_needed(flat, METER) is None  # no open account: a vacant connection uses nothing
+
+
+def test_a_low_user_is_given_the_days_its_usual_use_takes_to_move_the_register_two_steps():
+    """0.1 HCF a day on a whole-HCF register moves it every 10 days: 8 days without a step is ordinary,
+    20 is not (zero_consumption_usual_steps = 2); a meter that never moves is given the maximum, 35."""
+    flat = block(["4656", "4656"], seconds=86400)
+    end = START + timedelta(days=1)
+    ninety_days_of_use = StoredRead(START - timedelta(days=90), Decimal("4647"))  # 9 HCF in 90 days
+    assert check_usage(flat, OPEN, StoredRead(end - timedelta(days=8), Decimal("4655")), ninety_days_of_use) == []
+    [finding] = check_usage(flat, OPEN, StoredRead(end - timedelta(days=20), Decimal("4655")), ninety_days_of_use)
+    assert finding.details["days"] == 20
+    never_moved = StoredRead(START - timedelta(days=90), Decimal("4656"))
+    assert check_usage(flat, OPEN, StoredRead(end - timedelta(days=30), Decimal("4655")), never_moved) == []
+    assert check_usage(flat, OPEN, None, never_moved)[0].details["days"] == 35  # not moved in the 35 days
 
 
 def test_use_well_above_the_meters_usual_daily_use_is_high_and_well_below_is_low():

@@ -370,23 +370,30 @@ def hold_or_release_reading(session: Session, serial: str, register: str, at: da
     session.execute(_SET_HELD_OR_RELEASED, {"serial": serial, "register": register, "at": at, "hold": hold})
 
 
-# For blocks whose use must be compared with history: the reading at or before the reference instant
-# (zero consumption: N days back; an inactive account: when service ended), whether that rule already
-# has an open item for the meter (one worklist item per stopped meter, not one a day), and the earliest
-# reading in the history window (high/low).
+# For blocks whose use must be compared with history: the reference reading (zero consumption: the latest
+# reading showing another value than the one the register stopped at, within zero_max_days: when it last
+# moved; an inactive account: the reading at or before service ended), whether that rule already has an
+# item for the meter (open, or for zero consumption raised after the register last moved: one worklist item
+# per stopped register, not one a day or one after each one staff resolved), and the earliest reading in
+# the history window (high/low use, and how long the meter usually takes to move a step).
 _USAGE_HISTORY = sa.text("""
     select q.n, z.read_at as reference_at, z.value as reference_value,
            h.read_at as history_at, h.value as history_value,
            exists(select 1 from read_exceptions x where x.meter_serial = q.serial and x.register = q.register
-                  and x.rule = q.reference_rule and x.status = 'open') as already_open
+                  and x.rule = q.reference_rule
+                  and (x.status = 'open' or (q.unchanged is not null and x.read_at > coalesce(
+                       z.read_at, q.reference_at - make_interval(days => :zero_max_days))))) as already_raised
     from unnest(cast(:serials as text[]), cast(:registers as text[]), cast(:reference_ats as timestamptz[]),
                 cast(:reference_rules as text[]), cast(:history_befores as timestamptz[]),
-                cast(:installed_ats as timestamptz[]))
-         with ordinality as q(serial, register, reference_at, reference_rule, history_before, installed_at, n)
+                cast(:installed_ats as timestamptz[]), cast(:unchanged as numeric[]))
+         with ordinality as q(serial, register, reference_at, reference_rule, history_before, installed_at,
+                              unchanged, n)
     left join lateral (
         select rr.read_at, rr.validated_value as value from register_reads rr
         where q.reference_at is not null and rr.meter_serial = q.serial and rr.register = q.register
           and rr.validated_value is not null and rr.read_at <= q.reference_at and rr.read_at >= q.installed_at
+          and (q.unchanged is null or (rr.validated_value <> q.unchanged
+               and rr.read_at >= q.reference_at - make_interval(days => :zero_max_days)))
         order by rr.read_at desc limit 1
     ) z on true
     left join lateral (
@@ -400,19 +407,21 @@ _USAGE_HISTORY = sa.text("""
 """)
 
 
-def usage_history(session: Session, wanted: list[tuple], history_days: int) -> list:
-    """For (serial, register, reference_at, reference_rule, history_before, installed_at) tuples, in order:
-    (StoredRead at or before reference_at or None, earliest StoredRead in the history window or None,
-    whether reference_rule already has an open exception for the register)."""
+def usage_history(session: Session, wanted: list[tuple], history_days: int, zero_max_days: int = 35) -> list:
+    """For (serial, register, reference_at, reference_rule, history_before, installed_at[, unchanged]) tuples,
+    in order: (the reference StoredRead or None, the earliest StoredRead in the history window or None,
+    whether reference_rule already has an item for the register; see _USAGE_HISTORY)."""
     if not wanted:
         return []
-    serials, registers, reference_ats, reference_rules, history_befores, installed_ats = zip(*wanted)
+    wanted = [row if len(row) == 7 else (*row, None) for row in wanted]
+    serials, registers, reference_ats, reference_rules, history_befores, installed_ats, unchanged = zip(*wanted)
     rows = session.execute(_USAGE_HISTORY, {
         "serials": list(serials), "registers": list(registers), "reference_ats": list(reference_ats),
         "reference_rules": list(reference_rules), "history_befores": list(history_befores),
-        "installed_ats": list(installed_ats), "history_days": history_days})
+        "installed_ats": list(installed_ats), "unchanged": list(unchanged), "history_days": history_days,
+        "zero_max_days": zero_max_days})
     return [(StoredRead(row.reference_at, row.reference_value) if row.reference_at else None,
-             StoredRead(row.history_at, row.history_value) if row.history_at else None, row.already_open)
+             StoredRead(row.history_at, row.history_value) if row.history_at else None, row.already_raised)
             for row in rows]
 
 

@@ -8,7 +8,7 @@ AMI path validates hundreds of thousands of readings a second.
 """
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_HALF_UP, Decimal
 
 from cis_metering.domain.ceilings import UsageCeiling
 from cis_metering.domain.model import UNITS_PER_HCF, register_step
@@ -32,8 +32,12 @@ class VeeThresholds:
     max_interpolated_intervals: int = 4
     # A block is checked against the meter's last stored reading before it when that is this recent.
     previous_read_lookback_days: int = 35
-    # No use at all for this many days on an open account: stopped meter, bypass or vacancy?
+    # No use at all for this many days on an open account: stopped meter, bypass or vacancy? A meter whose
+    # usual use takes longer to turn its register by zero_consumption_usual_steps steps is given that
+    # long (a home using 0.1 HCF a day moves a whole-HCF register every 10 days), up to the maximum.
     zero_consumption_days: int = 7
+    zero_consumption_usual_steps: Decimal = Decimal("2")
+    zero_consumption_max_days: int = 35
     # High/low use: the period's use per day against the meter's own average daily use over
     # usage_history_days (needing usage_min_history_days of it) before the period.
     usage_history_days: int = 90
@@ -306,6 +310,9 @@ class UsageCheck:
     reference_at: datetime | None  # fetch the reading at or before this instant ...
     reference_rule: str | None  # ... for this rule (zero_consumption, read_on_inactive_account)
     history_before: datetime | None  # fetch the earliest reading in the history window before this
+    # zero_consumption: the reading the register stopped at; the reference fetched is the latest reading
+    # showing another value (when the register last moved), within zero_consumption_max_days
+    unchanged: Decimal | None = None
 
 
 def usage_view(seen: dict, validated: list, before: StoredRead | None) -> dict:
@@ -338,10 +345,11 @@ def usage_checks_needed(block: dict, meter: MeterFacts,
         return None
     start, first, _, end, last = span
     days = Decimal((end - start).total_seconds()) / 86400
-    reference_at, reference_rule = None, None
     if meter.account_open and last == first:
-        reference_at, reference_rule = end - timedelta(days=limits.zero_consumption_days), "zero_consumption"
-    elif not meter.account_open and meter.closed_at is not None and end > meter.closed_at:
+        # when the register last moved, and the meter's usual use (how long a step takes it)
+        return UsageCheck(start, "zero_consumption", start, unchanged=first)
+    reference_at, reference_rule = None, None
+    if not meter.account_open and meter.closed_at is not None and end > meter.closed_at:
         reference_at, reference_rule = meter.closed_at, "read_on_inactive_account"
     use_per_day = (last - first) / UNITS_PER_HCF[block["unit"]] / days if days else Decimal(0)
     history_before = start if days >= 1 and (use_per_day >= limits.high_use_floor_hcf_per_day
@@ -383,21 +391,20 @@ def _first_and_last(values: list) -> tuple[tuple[int, Decimal], tuple[int, Decim
 
 
 def check_usage(block: dict, meter: MeterFacts, reference: StoredRead | None, history_from: StoredRead | None,
-                limits: VeeThresholds = DEFAULT_THRESHOLDS) -> list[Finding]:
-    """Zero consumption for zero_consumption_days on an open account; water used after the account
-    closed (possible unauthorized use); high or low use against the meter's own average daily use.
-    Each finding opens a worklist item (an account is held from billing until someone looks) but
-    keeps the reading: it is what the meter showed. `reference` is the reading at or before
-    UsageCheck.reference_at (None when that rule already has an open item for the meter)."""
+                limits: VeeThresholds = DEFAULT_THRESHOLDS, already_raised: bool = False) -> list[Finding]:
+    """Zero consumption on an open account (see zero_consumption); water used after the account closed
+    (possible unauthorized use); high or low use against the meter's own average daily use. Each finding
+    opens a worklist item (an account is held from billing until someone looks) but keeps the reading:
+    it is what the meter showed. `reference` is what UsageCheck asked for (zero consumption: when the
+    register last moved; an inactive account: the reading at closing); `already_raised`: that rule has an
+    item for this meter already (open, or for the same stopped register), so it raises none."""
     start, first, last_index, end, last = _usage_span(block)
     findings = []
-    if reference is not None and meter.account_open and last == first == reference.value:
-        findings.append(Finding(
-            "zero_consumption", last_index,
-            f"no water used since {reference.read_at.isoformat()} ({limits.zero_consumption_days}+ days) on an open "
-            "account: stopped meter, bypass or vacancy?",
-            {"since": reference.read_at.isoformat(), "reading": str(last), "days": limits.zero_consumption_days}))
-    if reference is not None and not meter.account_open and meter.closed_at is not None:
+    if not already_raised and meter.account_open and last == first:
+        stopped = zero_consumption(end, last, reference, history_from, start, meter, block["unit"], limits)
+        if stopped is not None:
+            findings.append(Finding(stopped.rule, last_index, stopped.reason, stopped.details))
+    if reference is not None and not already_raised and not meter.account_open and meter.closed_at is not None:
         findings += _used_after_closing(block, meter, reference, limits)
     if history_from is not None:
         history_days = Decimal((start - history_from.read_at).total_seconds()) / 86400
@@ -417,6 +424,40 @@ def check_usage(block: dict, meter: MeterFacts, reference: StoredRead | None, hi
                     "history_from": history_from.read_at.isoformat(),
                     "factor": str(limits.high_use_factor if rule == "high_use" else limits.low_use_factor)}))
     return findings
+
+
+def zero_consumption(end: datetime, reading: Decimal, last_moved: StoredRead | None, history_from: StoredRead | None,
+                     history_to: datetime, meter: MeterFacts, unit: str,
+                     limits: VeeThresholds = DEFAULT_THRESHOLDS) -> Finding | None:
+    """A zero_consumption finding (index None) when the register has shown `reading` for longer than the
+    meter's usual use explains: at least zero_consumption_days, or the days its usual daily use (from
+    `history_from` to `history_to`) takes to turn the register zero_consumption_usual_steps steps, at most
+    zero_consumption_max_days. `last_moved` is the latest reading showing another value within that
+    maximum (None: none since then, or since the installation)."""
+    window_start = end - timedelta(days=limits.zero_consumption_max_days)
+    since = last_moved.read_at if last_moved is not None else max(meter.installed_at or window_start, window_start)
+    required = _days_a_stop_is_normal(reading, history_from, history_to, unit, limits)
+    if end - since < timedelta(days=required):
+        return None
+    return Finding("zero_consumption", None,
+                   f"the register has shown {reading} since the reading of {since.isoformat()} ({required}+ days) on an "
+                   "open account: stopped meter, bypass or vacancy?",
+                   {"since": since.isoformat(), "reading": str(reading), "days": required})
+
+
+def _days_a_stop_is_normal(reading: Decimal, history_from: StoredRead | None, history_to: datetime, unit: str,
+                           limits: VeeThresholds) -> int:
+    """How many days without a register step the meter's own history makes ordinary."""
+    history_days = Decimal((history_to - history_from.read_at).total_seconds()) / 86400 if history_from else 0
+    if history_days < limits.usage_min_history_days:
+        return limits.zero_consumption_days
+    units = UNITS_PER_HCF[unit]
+    usual = (reading - history_from.value) / units / history_days
+    if usual <= 0:
+        return limits.zero_consumption_max_days
+    step = register_step(reading, history_from.value) / units
+    days = (limits.zero_consumption_usual_steps * step / usual).to_integral_value(rounding=ROUND_CEILING)
+    return int(min(max(days, limits.zero_consumption_days), limits.zero_consumption_max_days))
 
 
 def _used_after_closing(block: dict, meter: MeterFacts, at_closing: StoredRead, limits: VeeThresholds) -> list[Finding]:

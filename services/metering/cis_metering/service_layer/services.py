@@ -519,10 +519,11 @@ def _usage_findings(uow, batch_id, usage: list, limits: VeeThresholds) -> list[d
     """Zero consumption and high/low use, for the few blocks whose use calls for a look at history."""
     history = repository.usage_history(uow.session, [
         (block["meter_serial"], block["register"], need.reference_at, need.reference_rule, need.history_before,
-         meter.installed_at) for block, _, meter, need in usage], limits.usage_history_days)
+         meter.installed_at, need.unchanged) for block, _, meter, need in usage], limits.usage_history_days,
+        limits.zero_consumption_max_days)
     rows = []
-    for (block, seen, meter, need), (reference, history_from, already_open) in zip(usage, history):
-        for finding in check_usage(seen, meter, None if already_open else reference, history_from, limits):
+    for (block, seen, meter, need), (reference, history_from, already_raised) in zip(usage, history):
+        for finding in check_usage(seen, meter, reference, history_from, limits, already_raised):
             # `seen` may start with the stored reading: count the index from the stored block's end.
             index = len(block["values"]) - (len(seen["values"]) - finding.index)
             rows.append(exception_row(batch_id, block, Finding(finding.rule, index, finding.reason, finding.details,
