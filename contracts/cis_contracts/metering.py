@@ -614,6 +614,18 @@ class AccountReadsV2Schema(AccountReadsSchema):
     reads = fields.List(fields.Nested(RegisterReadV2Schema), required=True)
 
 
+class AccountMeterV3Schema(AccountMeterSchema):
+    """v1's installation with the day it ended (null while the meter is on the connection)."""
+    removed_on = fields.Date(required=True, allow_none=True)
+
+
+@message("metering.account_reads.v3", RPC_RESPONSE,
+         "v2 with each installation's removed_on: which meter is on the connection now and which were exchanged "
+         "or removed (newest installation first).", rpc="metering.account_meter_reads_v3")
+class AccountReadsV3Schema(AccountReadsV2Schema):
+    meters = fields.List(fields.Nested(AccountMeterV3Schema), required=True)
+
+
 # --- staff search (issue 11) ---------------------------------------------------------------------
 
 @message("metering.find_meters_request.v1", RPC_REQUEST,

@@ -132,7 +132,9 @@ def test_a_billing_technician_enters_a_manual_read_in_district_time_and_sees_it_
     account_id = open_metered_account(api, number=304, name="Ana Ruiz", apn="088-300-304", serial="ACT0000304",
                                       installed_on="2027-01-01")
     page = staff_page("billing_technician")
-    page.goto(f"{suite.gateway_url}/meters/ACT0000304/reads/new")
+    page.goto(f"{suite.gateway_url}/accounts/{account_id}")
+    page.locator('#meters tr[data-meter-serial="ACT0000304"] .enter-read').click()  # from the account's meters
+    page.wait_for_url("**/meters/ACT0000304/reads/new")
     assert page.locator("#action-subject").inner_text() == f"Meter ACT0000304 · account {account_id}"
 
     page.locator("#f-read_at").fill("2027-01-20T09:30")
@@ -157,3 +159,33 @@ def test_a_billing_technician_enters_a_manual_read_in_district_time_and_sees_it_
 
 def manual_reads(api, account_id: str) -> list:
     return [r for r in api("GET", f"/accounts/{account_id}/reads")["reads"] if r.get("source") == "manual"]
+
+
+def test_a_billing_technician_exchanges_a_meter_from_the_account_page(api, staff_page, suite):
+    account_id = open_metered_account(api, number=305, name="Luis Ortega", apn="088-300-305", serial="ACT0000305",
+                                      installed_on="2027-01-01")
+    api("POST", "/meters", {"serial": "ACT0000306", "size": "5/8"})  # the new meter, from the warehouse
+    page = staff_page("billing_technician")
+    page.goto(f"{suite.gateway_url}/accounts/{account_id}")
+    page.locator('#meters tr[data-meter-serial="ACT0000305"] .exchange-meter').click()
+    page.wait_for_url("**/meters/ACT0000305/exchange/new")
+
+    page.locator("#f-exchanged_on").fill("2027-01-21")
+    page.locator("#f-old_final_read").fill("131")
+    page.locator("#f-new_serial").fill("ACT0000306")
+    page.locator("#f-new_initial_read").fill("0")
+    page.locator("#f-reason").fill("Register fogged, meter replaced")
+    page.locator("#review").click()
+    assert [(m["serial"], m["removed_on"]) for m in api("GET", f"/accounts/{account_id}/reads")["meters"]] == [
+        ("ACT0000305", None)]  # nothing changed before confirming
+    page.locator("#confirm").click()
+
+    assert "Meter ACT0000305 exchanged for ACT0000306 on 2027-01-21." in page.locator("#action-done").inner_text()
+    meters = api("GET", f"/accounts/{account_id}/reads")["meters"]
+    assert [(m["serial"], m["removed_on"]) for m in meters] == [("ACT0000306", None), ("ACT0000305", "2027-01-21")]
+    page.goto(f"{suite.gateway_url}/accounts/{account_id}")
+    rows = page.locator("#meters tr[data-meter-serial]")
+    assert rows.evaluate_all("rows => rows.map(r => [r.dataset.meterSerial, r.dataset.installed])") == [
+        ["ACT0000306", "yes"], ["ACT0000305", "no"]]
+    assert page.locator('#meters tr[data-meter-serial="ACT0000305"] .removed-on').inner_text() == "2027-01-21"
+    assert page.locator('#meters tr[data-meter-serial="ACT0000305"] .exchange-meter').count() == 0  # gone from service

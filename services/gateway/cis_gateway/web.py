@@ -65,7 +65,7 @@ API = [
     ("POST", "/api/read-files", "metering", "import_reads_file", BODY, CREATED, None),
     ("POST", "/api/read-exceptions/<int:exception_id>/resolution", "metering", "resolve_read_exception", WITH, 200,
      "resolved_by"),
-    ("GET", "/api/accounts/<account_id>/reads", "metering", "account_meter_reads_v2", ARGS, 200, None),
+    ("GET", "/api/accounts/<account_id>/reads", "metering", "account_meter_reads_v3", ARGS, 200, None),
     ("POST", "/api/bill-runs", "billing", "start_bill_run", BODY, CREATED, None),
     ("GET", "/api/bill-runs/<run_id>", "billing", "get_bill_run", ARGS, 200, None),
     ("POST", "/api/payments", "billing", "post_payment", BODY, CREATED, None),
@@ -353,7 +353,7 @@ def create_app(store: Store | None = None, secret_key: str | None = None, secure
         outcomes = rpc().call_all({
             "account": ("accounts", "get_account", account_id),
             "bill_delivery": ("accounts", "get_bill_delivery", account_id),
-            "reads": ("metering", "account_meter_reads_v2", account_id),
+            "reads": ("metering", "account_meter_reads_v3", account_id),
             "statement": ("billing", "account_statement_v2", account_id),
             "business_date": ("billing", "get_business_date"),
             "collections": ("collections", "account_status", account_id),

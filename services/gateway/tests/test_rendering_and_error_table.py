@@ -14,7 +14,7 @@ from cis_runtime.edge.dependencies import RpcTimeout
 from cis_runtime.errors import Conflict, InvalidInput, NotFound
 
 # Page section -> the contract of the RPC response it shows.
-PAGE_SECTIONS = {"account": "accounts.account.v1", "reads": "metering.account_reads.v2",
+PAGE_SECTIONS = {"account": "accounts.account.v1", "reads": "metering.account_reads.v3",
                  "statement": "billing.account_statement.v2", "collections": "collections.account_status.v1",
                  "notices": "notifications.deliveries.v2",
                  "bill_delivery": "accounts.bill_delivery.v1"}

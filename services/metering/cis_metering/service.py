@@ -125,6 +125,12 @@ class Service(BusinessClockRpc):
         with self.db() as uow:
             return contract("metering.account_reads.v2").schema().dump(services.account_meter_reads(uow, account_id))
 
+    @rpc
+    def account_meter_reads_v3(self, account_id):
+        with self.db() as uow:
+            return contract("metering.account_reads.v3").schema().dump(
+                services.account_meter_reads(uow, load_id("account_id", account_id)))
+
     @reliable_handler(ACCOUNT_OPENED)
     def on_account_opened(self, envelope, payload):
         with self.db() as uow:

@@ -674,7 +674,8 @@ def account_meter_reads(uow, account_id: str) -> dict:
     if account is None:
         raise NotFound("account", account_id)
     meters = uow.session.execute(
-        sa.select(Installation.serial, Meter.size, Installation.connection_id, Installation.installed_on)
+        sa.select(Installation.serial, Meter.size, Installation.connection_id, Installation.installed_on,
+                  Installation.removed_on)
         .join(Meter, Meter.serial == Installation.serial)
         .where(Installation.connection_id == account.connection_id)
         .order_by(Installation.installed_on.desc(), Installation.installation_id.desc())).all()
