@@ -26,7 +26,6 @@ import random
 import re
 import secrets
 import socket
-import statistics
 import subprocess
 import sys
 import threading

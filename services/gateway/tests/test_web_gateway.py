@@ -1,7 +1,6 @@
 """The Flask gateway against real services over RabbitMQ: same URLs, bodies and error table as before,
 authenticated by API token or staff session, every state change audited."""
 
-import pytest
 import requests
 
 from gateway_client import ADDRESS, run_in_browser
