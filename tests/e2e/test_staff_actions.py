@@ -135,6 +135,7 @@ def test_a_billing_technician_enters_a_manual_read_in_district_time_and_sees_it_
     page.goto(f"{suite.gateway_url}/accounts/{account_id}")
     page.locator('#meters tr[data-meter-serial="ACT0000304"] .enter-read').click()  # from the account's meters
     page.wait_for_url("**/meters/ACT0000304/reads/new")
+    assert page.locator("#cancel").get_attribute("href") == f"/accounts/{account_id}#reads"  # back where it began
     assert page.locator("#action-subject").inner_text() == f"Meter ACT0000304 · account {account_id}"
 
     page.locator("#f-read_at").fill("2027-01-20T09:30")

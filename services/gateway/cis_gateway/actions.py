@@ -204,6 +204,16 @@ def meter_page(serial: str) -> str:
     return f"/accounts/{account_id}#reads" if account_id else f"/search?q={quote(serial)}"
 
 
+def page_before(target: str) -> str:
+    """Where a form's Cancel goes: the account, the meter's account or the worklist it was begun from."""
+    parts = target.strip("/").split("/")
+    if parts[0] == "accounts":
+        return f"/accounts/{parts[1]}"
+    if parts[0] == "meters":
+        return meter_page(parts[1])
+    return "/" + parts[0]
+
+
 def account_heading(account_id: str) -> str:
     account = rpc().call("accounts", "get_account", account_id)  # NotFound: the 404 page
     if not may("view_personal_data"):
@@ -250,5 +260,6 @@ def form_values(action: Action) -> dict:
 
 def form_page(action: Action, target: str, heading: str, values: dict, errors: dict | None = None,
               status: int = 200, message: str | None = None) -> Response:
-    return Response(pages.render_action_form(action, target, heading, values, errors or {}, message),
+    return Response(pages.render_action_form(action, target, heading, values, errors or {}, message,
+                                             page_before(target)),
                     status=status, mimetype="text/html")

@@ -173,10 +173,12 @@ _templates.filters["channel"] = name_of(CHANNEL_NAMES)
 _templates.filters["delivery_status"] = name_of(DELIVERY_STATUS_NAMES)
 
 
-def render_action_form(action, target: str, heading: str, values: dict, errors: dict, message: str | None) -> str:
+def render_action_form(action, target: str, heading: str, values: dict, errors: dict, message: str | None,
+                       back: str) -> str:
     """A staff action's form (cis_gateway.actions): `errors` is the service's field -> messages."""
     return _templates.get_template("action_form.html").render(action=action, target=target, heading=heading,
-                                                              values=values, errors=errors, message=message)
+                                                              values=values, errors=errors, message=message,
+                                                              back=back)
 
 
 def render_confirmation(action, target: str, heading: str, values: dict) -> str:
