@@ -57,6 +57,14 @@ class Site:
     meter: Meter | None = None
     current: "Account | None" = None  # the account served now
     previous: "Account | None" = None  # the last one that moved out
+    removed_meters: list = field(default_factory=list)  # [(meter, the day it was exchanged)], oldest first
+
+    def meter_at(self, midnight_of: date) -> "Meter":
+        """The meter read at this midnight: an exchanged meter served until its exchange day."""
+        for meter, exchanged_on in self.removed_meters:
+            if midnight_of <= exchanged_on:
+                return meter
+        return self.meter
 
 
 @dataclass

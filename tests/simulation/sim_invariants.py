@@ -230,7 +230,7 @@ class Checker:
             if account.closed_on is not None and account.closed_on < last_end:
                 boundary = account.closed_on + timedelta(days=1)
             measured = billable(account, boundary)
-            if measured is None or boundary in account.site.meter.untrue:
+            if measured is None or boundary in account.site.meter_at(boundary).untrue:
                 pending += 1  # the period ended on an estimate: its true-up is still to come
                 continue
             self.count("water_billed_once")

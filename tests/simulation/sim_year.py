@@ -408,6 +408,7 @@ class Simulation:
             "old_final_read": f"{old.register()}.00", "new_serial": new.serial, "new_initial_read": "0",
             "exchanged_on": self.today.isoformat(), "exchanged_by": "sim.crew", "reason": "failed accuracy test"})
         old.removed = True
+        account.site.removed_meters.append((old, self.today))
         account.site.meter = new
         self.notes.append(f"{self.today}: meter {old.serial} exchanged for {new.serial} on {account.account_id}")
 
