@@ -281,26 +281,29 @@ class Harness:
         visibly moving it looks every `poll` seconds. A shorter poll (30 ms) ended drains while a
         consumer was mid-message under load (the last activity seen only ~0.18 s before the end
         instead of ~0.3 s): the 100-account year then found an unsent billing outbox row and three
-        collections differences on 2026-12-23, gone the next day. A drain that sees unacknowledged
-        messages is the way to a shorter wait (docs/next-steps.md)."""
+        collections differences on 2026-12-23, gone the next day. A consumer mid-message shows as a busy
+        connection (`_progress`)."""
         started = time.monotonic()
         previous, quiet_since = None, None
         stats = self.drain_stats
         stats["drains"] += 1
         while True:
             looked = time.monotonic()
-            # outbox and emails first: while they move the queues need no look (each is a round trip)
+            # the databases first: while work shows there, the queues need no look (a round trip each);
+            # the queues are looked at only to confirm a quiet the databases showed twice
             unsent, rows = self._progress()
-            queued = self.queued(first_only=True) if not unsent else {}
+            queued = not unsent and rows == previous and self.queued(first_only=True)
             now = time.monotonic()
             stats["looks"] += 1
             stats["look_seconds"] += now - looked
-            if not queued and not unsent and rows == previous:
+            if not unsent and rows == previous and not queued:
                 stats["busy_seconds"] += quiet_since - started
                 stats["settle_seconds"] += now - quiet_since
                 return now - started
-            previous = rows if not queued and not unsent else None
-            quiet_since = looked if previous is not None else None
+            if unsent or queued:  # a message still waits: the next quiet needs two looks again
+                previous, quiet_since = None, None
+            else:
+                previous, quiet_since = rows, looked
             if now - started > timeout:
                 raise TimeoutError(f"not drained after {timeout}s: queued {self.queued()}, "
                                    f"unsent outbox rows and emails {unsent}")
