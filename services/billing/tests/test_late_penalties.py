@@ -234,3 +234,50 @@ def test_a_monthly_penalty_with_nothing_past_due_in_billings_ledger_is_refused(
 
     assert (amount, refusal) == (Decimal("0.00"), "nothing past due on 2026-03-24")
     assert late_penalties_posted() == [] and outbox("billing.adjustment_posted.v1") == []
+
+
+def test_a_check_received_by_the_due_date_but_posted_after_the_penalty_reverses_it_once(
+        running_services, rpc, publish, metering):
+    start_billing(running_services)
+    bill_id = january_bill_of_64_55(rpc, publish, metering)
+    rpc.billing.set_business_date("2026-02-23")
+    amount, penalty_id, _ = assessed(publish, penalty_request(bill_id, account_id="A0000003", assessed_on="2026-02-23"))
+    assert amount == Decimal("6.46")
+    rpc.billing.set_business_date("2026-02-25")
+
+    paid(rpc, "64.55", "2026-02-20")  # in the lockbox on the 20th, keyed in on the 25th
+    paid(rpc, "5.00", "2026-02-25")  # a later payment reverses nothing more
+
+    assert query("select kind, amount, request_id, bill_id from adjustments order by adjustment_id") == [
+        ("late_penalty", Decimal("6.46"), f"LP-{bill_id}-basic", bill_id),
+        ("credit", Decimal("-6.46"), f"{penalty_id}-reversal", bill_id)]
+    assert query("select sum(amount) from ledger_entries")[0][0] == Decimal("-5.00")  # only the 5.00 in credit
+    credit = [open_envelope(e)[1] for e in outbox("billing.adjustment_posted.v1")][-1]
+    assert (credit["kind"], credit["amount"], credit["balance_due"]) == ("credit", Decimal("-6.46"), Decimal("0.00"))
+    assert f"bill {bill_id} was paid by 2026-02-22" in credit["reason"]
+
+
+def test_a_check_received_after_the_due_date_leaves_the_penalty(running_services, rpc, publish, metering):
+    start_billing(running_services)
+    bill_id = january_bill_of_64_55(rpc, publish, metering)
+    rpc.billing.set_business_date("2026-02-23")
+    assessed(publish, penalty_request(bill_id, account_id="A0000003", assessed_on="2026-02-23"))
+
+    paid(rpc, "64.55", "2026-02-23")
+
+    assert query("select kind, amount from adjustments") == [("late_penalty", Decimal("6.46"))]
+
+
+def test_a_monthly_penalty_with_nothing_past_due_by_the_payments_received_is_reversed(
+        running_services, rpc, publish, metering):
+    start_billing(running_services)
+    bill_id = january_bill_of_64_55(rpc, publish, metering)
+    paid(rpc, "14.55", "2026-02-10")
+    rpc.billing.set_business_date("2026-03-24")
+    assessed(publish, penalty_request(bill_id, "monthly", account_id="A0000003", request_id="LP-A0000003-2026-03",
+                                      assessed_on="2026-03-24", current_charges="0.00", past_due="50.00", months=1))
+
+    paid(rpc, "50.00", "2026-03-20")  # received before the monthly penalty's day, posted after it
+
+    assert query("select kind, amount from adjustments order by adjustment_id") == [
+        ("late_penalty", Decimal("0.50")), ("credit", Decimal("-0.50"))]

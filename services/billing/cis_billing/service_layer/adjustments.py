@@ -172,6 +172,50 @@ def _billing_versions(uow, bill_ids: list[str]) -> dict[str, tuple[str, int]]:
     return {bill_id: (tariff_id, version) for bill_id, tariff_id, version in rows}
 
 
+def reverse_penalties_paid_on_time(uow, account_id: str) -> list[dict]:
+    """Credit back each late penalty the account's payments, by the day they were received, show was
+    not due: a check received by the due date but posted after the penalty (keyed in late, found in
+    the lockbox file of a later day). A basic penalty whose bill was settled by its due date plus
+    grace days, or a monthly one with nothing past due on the day it was assessed, is reversed in full
+    by a credit posted once (request id `<penalty>-reversal`). Called with the account locked, after
+    a payment's ledger entry, in its unit of work."""
+    reversal = ADJUSTMENTS.alias("reversal")
+    penalties = uow.session.execute(
+        sa.select(Adjustment, PenaltyRequest.kind, PenaltyRequest.assessed_on)
+        .join(PenaltyRequest, PenaltyRequest.adjustment_id == Adjustment.adjustment_id)
+        .where(Adjustment.account_id == account_id, Adjustment.kind == "late_penalty",
+               ~sa.exists().where(reversal.c.request_id == Adjustment.adjustment_id + "-reversal"))
+        .order_by(Adjustment.adjustment_id)).all()
+    if not penalties:
+        return []
+    charges, credits = _receivables(uow, account_id)
+    reversed_ = []
+    for penalty, kind, assessed_on in penalties:
+        why = _not_due_after_all(uow, penalty, kind, assessed_on, charges, credits)
+        if why is None:
+            continue
+        reversed_.append(_post(
+            uow, account_id=account_id, kind="credit", amount=-penalty.amount, reference="late_penalty_reversal",
+            bill_id=penalty.bill_id, reason=f"late_penalty_reversal: {why}", note=None, posted_by="billing",
+            request_id=f"{penalty.adjustment_id}-reversal",
+            lines=[{"description": f"Late penalty {penalty.adjustment_id} reversed: {why}",
+                    "amount": -penalty.amount, "rule": "late_penalty_reversal"}]))
+        log.info("late penalty %s reversed: %s", penalty.adjustment_id, why)
+    return reversed_
+
+
+def _not_due_after_all(uow, penalty: Adjustment, kind: str, assessed_on, charges, credits) -> str | None:
+    if kind == "basic":
+        bill = uow.session.get(Bill, penalty.bill_id)
+        on_time_until = bill.due_on + timedelta(days=_grace_days(uow, [bill.bill_id]).get(bill.bill_id, 0))
+        if settled_by(charges, credits, bill.bill_id, on_time_until):
+            return f"bill {bill.bill_id} was paid by {on_time_until} (payments by the day received)"
+        return None
+    if past_due_on(charges, credits, assessed_on) <= 0:
+        return f"nothing was past due on {assessed_on} (payments by the day received)"
+    return None
+
+
 # --- fees collections assessed (collections.fee_assessed.v1) ----------------------------------
 
 def post_assessed_fee(uow, request: dict) -> None:

@@ -93,6 +93,9 @@ def post_payment(uow, request: dict) -> dict:
     payment["balance_after"] = balances(uow, [account.account_id])[account.account_id]
     uow.emit("billing.payment_posted.v1", {key: payment[key] for key in (
         "payment_id", "account_id", "amount", "received_on", "balance_after")})
+    # adjustments builds on this module (locked_account, balances): imported here, not at the top
+    from cis_billing.service_layer.adjustments import reverse_penalties_paid_on_time
+    reverse_penalties_paid_on_time(uow, account.account_id)  # after the payment: its own event, its own balance
     uow.commit()
     return payment
 
