@@ -143,3 +143,13 @@ class Service(BusinessClockRpc):
                 bill_runs.execute_due_bill_runs(self.db, self.metering.billing_determinants)
         except Exception:  # metering down or slow: the run stays open and the next tick retries
             log.exception("bill run execution interrupted; will retry")
+
+    @timer(interval=BILL_RUN_POLL_SECONDS)
+    def assess_deferred_penalties(self):
+        """Basic late penalties asked inside the bill's grace days are assessed the day after them."""
+        try:
+            with self.db() as uow:
+                if adjustments.assess_deferred_penalties(uow):
+                    uow.commit()
+        except Exception:  # the database away: the requests wait for the next tick
+            log.exception("deferred late penalties not assessed; will retry")

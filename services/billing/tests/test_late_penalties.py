@@ -1,9 +1,11 @@
 """Late penalties collections asks for, priced by billing on the tariff that billed the bill and
 posted as adjustments, through the consumer on real RabbitMQ and PostgreSQL."""
+import time
 from decimal import Decimal
 
 from cis_contracts.envelope import open_envelope
 from cis_contracts.registry import get as contract
+from cis_billing.service import BILL_RUN_POLL_SECONDS
 from cis_runtime.testing import dead_letters, wait_for
 
 from test_billing_service import (PERIOD, metering, open_accounts, outbox, query,  # noqa: F401 (fixture)
@@ -177,19 +179,49 @@ def with_grace_days(days: int) -> dict:
             "penalties": {"percent_of_current": "10", "monthly_percent_of_past_due": "1", "grace_days": days}}
 
 
+def deferred() -> list:
+    return query("select request_id, deferred_until::text, amount, refusal_reason from penalty_requests "
+                 "where deferred_until is not null")
+
+
 def test_a_payment_inside_the_tariffs_grace_days_is_on_time(running_services, rpc, publish, metering):
     start_billing(running_services)
     rpc.billing.load_tariff({"document": with_grace_days(5)})
     bill_id = january_bill_of_64_55(rpc, publish, metering)
+    rpc.billing.set_business_date("2026-02-23")
     early = penalty_request(bill_id, account_id="A0000003", request_id="LP-early", assessed_on="2026-02-23")
-    assert assessed(publish, early)[2] == (f"bill {bill_id} can still be paid on time until 2026-02-27 "
-                                           f"(due 2026-02-22 + 5 grace days)")
+    assert assessed(publish, early) == (Decimal("0.00"), None, None)  # asked inside grace: it waits
+    assert deferred() == [("LP-early", "2026-02-28", Decimal("0.00"), None)]
     paid(rpc, "64.55", "2026-02-27")  # the last day of grace
 
-    refusal = assessed(publish, penalty_request(bill_id, account_id="A0000003", assessed_on="2026-02-28"))[2]
+    rpc.billing.set_business_date("2026-02-28")
+    wait_for(lambda: not deferred(), message="the deferred request assessed on 2026-02-28")
 
-    assert refusal == f"bill {bill_id} was paid by 2026-02-27 (due 2026-02-22 + 5 grace days)"
-    assert late_penalties_posted() == []
+    assert query("select assessed_on::text, refusal_reason from penalty_requests") == [
+        ("2026-02-28", f"bill {bill_id} was paid by 2026-02-27 (due 2026-02-22 + 5 grace days)")]
+    assert late_penalties_posted() == [] and outbox("billing.adjustment_posted.v1") == []
+
+
+def test_a_basic_penalty_asked_inside_grace_is_posted_the_day_after_it_when_the_bill_is_unpaid(
+        running_services, rpc, publish, metering):
+    """Collections asks at due + its reminder days, not knowing the tariff's grace: the penalty is not lost."""
+    start_billing(running_services)
+    rpc.billing.load_tariff({"document": with_grace_days(5)})
+    bill_id = january_bill_of_64_55(rpc, publish, metering)
+    rpc.billing.set_business_date("2026-02-23")
+    assessed(publish, penalty_request(bill_id, account_id="A0000003", assessed_on="2026-02-23"))
+    rpc.billing.set_business_date("2026-02-27")
+    time.sleep(2 * BILL_RUN_POLL_SECONDS)
+    assert late_penalties_posted() == []  # still inside grace
+
+    rpc.billing.set_business_date("2026-02-28")
+    wait_for(late_penalties_posted, message="the penalty posted the day after grace")
+
+    assert late_penalties_posted() == [(Decimal("6.46"),)]
+    assert query("select assessed_on::text, deferred_until, request from penalty_requests") == [
+        ("2026-02-28", None, None)]
+    [envelope] = outbox("billing.adjustment_posted.v1")
+    assert open_envelope(envelope)[1]["posted_on"].isoformat() == "2026-02-28"
 
 
 def test_a_partial_payment_by_the_due_date_still_owes_the_basic_penalty(running_services, rpc, publish, metering):

@@ -176,3 +176,8 @@ class PenaltyRequest(Base):
     # why billing refused it on its own ledger (paid by the due date plus grace days, nothing past
     # due); null when priced
     refusal_reason: Mapped[str | None] = mapped_column(sa.Text)
+    # a basic penalty asked while the bill could still be paid on time waits for this day (then null)
+    deferred_until: Mapped[date | None] = mapped_column(sa.Date)
+    request: Mapped[dict | None] = mapped_column(JSONB)  # as asked, while deferred
+    __table_args__ = (sa.Index("penalty_requests_deferred", "deferred_until",
+                               postgresql_where=sa.text("deferred_until is not null")),)

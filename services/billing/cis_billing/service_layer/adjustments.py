@@ -5,7 +5,7 @@ as issued. A request is posted once whatever is retried: the database keeps one 
 request_id, and every penalty request seen (even one that came to 0.00 or was refused) is remembered.
 """
 import logging
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -61,19 +61,52 @@ def assess_late_penalty(uow, request: dict) -> None:
 
     Collections decides when to ask and whether interest is waived (H&S 116914); billing, which owns
     the ledger, refuses a penalty its own facts do not support (receivables.py): a basic penalty on a
-    bill paid by its due date plus the tariff's grace days, or asked before they ended; a monthly
-    one beyond billing's own past-due balance on `assessed_on` (taken on no more than that balance).
-    A penalty of 0.00 or a refusal posts nothing and emits nothing, but is remembered.
+    bill paid by its due date plus the tariff's grace days; a monthly one beyond billing's own
+    past-due balance on `assessed_on` (taken on no more than that balance). A basic penalty asked
+    while the bill can still be paid on time (collections does not know the tariff's grace days)
+    waits for the first day after them (`assess_deferred_penalties`). A penalty of 0.00 or a
+    refusal posts nothing and emits nothing, but is remembered.
     """
     account = locked_account(uow, request["account_id"], missing=InvalidMessage)
     if uow.session.get(PenaltyRequest, request["request_id"]) is not None:
         return  # a repeat
     bill = _bill_of(uow, request)
+    on_time_until = _on_time_until(uow, bill)
+    if request["kind"] == "basic" and request["assessed_on"] <= on_time_until:
+        uow.session.add(PenaltyRequest(
+            request_id=request["request_id"], account_id=account.account_id, bill_id=bill.bill_id, kind="basic",
+            assessed_on=request["assessed_on"], amount=Decimal("0.00"), deferred_until=on_time_until + timedelta(days=1),
+            request=_json_request(request)))
+        log.info("late penalty request %s deferred: bill %s can be paid on time until %s",
+                 request["request_id"], bill.bill_id, on_time_until)
+        return
+    row = PenaltyRequest(request_id=request["request_id"], account_id=account.account_id, bill_id=bill.bill_id,
+                         kind=request["kind"], assessed_on=request["assessed_on"])
+    _price_and_post(uow, request, bill, row)
+    uow.session.add(row)
+
+
+def assess_deferred_penalties(uow) -> int:
+    """Assess every deferred basic penalty whose day has come, on the ledger as it stands then (a bill
+    paid within grace is refused, as if asked that day); each in the caller's unit of work, which
+    commits. Returns how many were assessed."""
+    due = uow.session.scalars(sa.select(PenaltyRequest).where(PenaltyRequest.deferred_until <= uow.today())
+                              .order_by(PenaltyRequest.request_id).with_for_update(skip_locked=True)).all()
+    for row in due:
+        locked_account(uow, row.account_id, missing=InvalidMessage)
+        request = {**_load_request(row.request), "assessed_on": row.deferred_until}
+        row.assessed_on, row.deferred_until, row.request = row.deferred_until, None, None
+        _price_and_post(uow, request, uow.session.get(Bill, row.bill_id), row)
+    return len(due)
+
+
+def _price_and_post(uow, request: dict, bill: Bill, row: PenaltyRequest) -> None:
+    """Refuse, or price and post, the penalty; what came of it is written on `row`."""
     tariff = _billing_tariff(uow, bill.bill_id)
-    charges, credits = _receivables(uow, account.account_id)
+    charges, credits = _receivables(uow, bill.account_id)
     basic = request["kind"] == "basic"
     if basic:
-        refusal, past_due = _basic_refusal(request, bill, tariff, charges, credits), Decimal(0)
+        refusal, past_due = _basic_refusal(bill, tariff, charges, credits), Decimal(0)
     else:
         refusal, past_due = _monthly_base(request, charges, credits)
     if refusal:
@@ -86,24 +119,33 @@ def assess_late_penalty(uow, request: dict) -> None:
     if amount:
         capped = "" if basic or past_due == request["past_due"] else (
             f"; on billing's past-due balance {past_due} (asked: {request['past_due']})")
-        adjustment_id = _post(uow, account_id=account.account_id, kind="late_penalty", amount=amount,
+        adjustment_id = _post(uow, account_id=bill.account_id, kind="late_penalty", amount=amount,
                               reference=request["request_id"], bill_id=bill.bill_id,
                               reason=f"{request['rule']}; rates of {tariff.label}{capped}", note=None,
                               posted_by="collections", request_id=request["request_id"], lines=lines)["adjustment_id"]
-    uow.session.add(PenaltyRequest(request_id=request["request_id"], account_id=account.account_id,
-                                   bill_id=bill.bill_id, kind=request["kind"], assessed_on=request["assessed_on"],
-                                   amount=amount, adjustment_id=adjustment_id, refusal_reason=refusal))
+    row.amount, row.adjustment_id, row.refusal_reason = amount, adjustment_id, refusal
 
 
-def _basic_refusal(request: dict, bill: Bill, tariff, charges, credits) -> str | None:
-    """Why a basic penalty on `bill` is not due, or None when it is."""
+def _json_request(request: dict) -> dict:
+    return {key: str(value) if isinstance(value, (Decimal, date)) else value for key, value in request.items()}
+
+
+def _load_request(stored: dict) -> dict:
+    """A deferred request as asked (its money back to Decimal)."""
+    return {**stored, "current_charges": Decimal(stored["current_charges"]), "past_due": Decimal(stored["past_due"])}
+
+
+def _on_time_until(uow, bill: Bill):
+    """The last day a payment settles `bill` on time: its due date plus the grace days of its tariff."""
+    return bill.due_on + timedelta(days=_billing_tariff(uow, bill.bill_id).penalties.get("grace_days", 0))
+
+
+def _basic_refusal(bill: Bill, tariff, charges, credits) -> str | None:
+    """Why a basic penalty on `bill`, asked after its grace days, is not due, or None when it is."""
     grace = tariff.penalties.get("grace_days", 0)
     on_time_until = bill.due_on + timedelta(days=grace)
-    terms = f"due {bill.due_on} + {grace} grace days"
-    if request["assessed_on"] <= on_time_until:
-        return f"bill {bill.bill_id} can still be paid on time until {on_time_until} ({terms})"
     if settled_by(charges, credits, bill.bill_id, on_time_until):
-        return f"bill {bill.bill_id} was paid by {on_time_until} ({terms})"
+        return f"bill {bill.bill_id} was paid by {on_time_until} (due {bill.due_on} + {grace} grace days)"
     return None
 
 
