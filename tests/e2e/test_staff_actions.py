@@ -118,7 +118,7 @@ def test_a_billing_technician_corrects_a_misread_from_the_exceptions_worklist(ap
     page.locator("#review").click()
     page.locator("#confirm").click()
     page.wait_for_url("**/read-exceptions")
-    assert f"Read exception {exception_id} resolved" in page.locator("#read-exceptions .done").inner_text()
+    assert f"Read exception {exception_id} resolved" in page.locator("#action-done").inner_text()
     assert page.locator(f'tr[data-exception-id="{exception_id}"]').count() == 0
     [corrected] = [r for r in api("GET", f"/accounts/{account_id}/reads")["reads"] if r["read_at"].startswith("2027-04-30")]
     assert (Decimal(corrected["value"]), Decimal(corrected["validated_value"]), corrected["quality"]) == (
@@ -190,3 +190,30 @@ def test_a_billing_technician_exchanges_a_meter_from_the_account_page(api, staff
         ["ACT0000306", "yes"], ["ACT0000305", "no"]]
     assert page.locator('#meters tr[data-meter-serial="ACT0000305"] .removed-on').inner_text() == "2027-01-21"
     assert page.locator('#meters tr[data-meter-serial="ACT0000305"] .exchange-meter').count() == 0  # gone from service
+
+
+def test_an_exchange_of_a_meter_serving_no_account_ends_on_its_search_with_what_was_done(api, staff_page, suite):
+    """A meter on a vacant connection (no account): the exchange ends on the search for the new meter,
+    which says what was done (every page shows the last action's message)."""
+    address = {"line1": "307 Mesa Rd", "city": "Ojai", "zip": "93023"}
+    api("POST", "/parcels", {"apn": "088-300-307", "situs_address": address, "owner_of_record": "Vacant Lot LLC"})
+    connection = api("POST", "/connections", {"apn": "088-300-307", "authorized_meter_size": "5/8"})
+    api("POST", "/meters", {"serial": "ACT0000307", "size": "5/8"})
+    api("POST", "/meters/ACT0000307/installation", {"connection_id": connection["connection_id"],
+                                                    "installed_on": "2027-01-01", "initial_read": "40.00"})
+    api("POST", "/meters", {"serial": "ACT0000308", "size": "5/8"})
+    page = staff_page("billing_technician")
+    page.goto(f"{suite.gateway_url}/meters/ACT0000307/exchange/new")
+    assert page.locator("#action-subject").inner_text() == (
+        f"Meter ACT0000307 · connection {connection['connection_id']}, no account")
+
+    page.locator("#f-exchanged_on").fill("2027-01-22")
+    page.locator("#f-old_final_read").fill("41")
+    page.locator("#f-new_serial").fill("ACT0000308")
+    page.locator("#f-new_initial_read").fill("0")
+    page.locator("#f-reason").fill("Register fogged, meter replaced")
+    page.locator("#review").click()
+    page.locator("#confirm").click()
+
+    page.wait_for_url("**/search?q=ACT0000308")  # the meter now in service
+    assert "Meter ACT0000307 exchanged for ACT0000308 on 2027-01-22." in page.locator("#action-done").inner_text()

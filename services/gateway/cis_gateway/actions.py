@@ -194,8 +194,12 @@ def meter_of(serial: str) -> dict:
 
 
 def meter_heading(serial: str) -> str:
-    account_id = meter_of(serial).get("account_id")
-    return f"Meter {serial}" + (f" · account {account_id}" if account_id else " · not installed")
+    meter = meter_of(serial)
+    if meter.get("account_id"):
+        return f"Meter {serial} · account {meter['account_id']}"
+    if meter.get("connection_id"):
+        return f"Meter {serial} · connection {meter['connection_id']}, no account"
+    return f"Meter {serial} · not installed"
 
 
 def meter_page(serial: str) -> str:
