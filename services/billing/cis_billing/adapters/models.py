@@ -180,4 +180,5 @@ class PenaltyRequest(Base):
     deferred_until: Mapped[date | None] = mapped_column(sa.Date)
     request: Mapped[dict | None] = mapped_column(JSONB)  # as asked, while deferred
     __table_args__ = (sa.Index("penalty_requests_deferred", "deferred_until",
-                               postgresql_where=sa.text("deferred_until is not null")),)
+                               postgresql_where=sa.text("deferred_until is not null")),
+                      sa.Index("penalty_requests_adjustment", "adjustment_id"))

@@ -214,18 +214,21 @@ def _billing_versions(uow, bill_ids: list[str]) -> dict[str, tuple[str, int]]:
     return {bill_id: (tariff_id, version) for bill_id, tariff_id, version in rows}
 
 
-def reverse_penalties_paid_on_time(uow, account_id: str) -> list[dict]:
+def reverse_penalties_paid_on_time(uow, account_id: str, received_on: date) -> list[dict]:
     """Credit back each late penalty the account's payments, by the day they were received, show was
     not due: a check received by the due date but posted after the penalty (keyed in late, found in
     the lockbox file of a later day). A basic penalty whose bill was settled by its due date plus
     grace days, or a monthly one with nothing past due on the day it was assessed, is reversed in full
     by a credit posted once (request id `<penalty>-reversal`). Called with the account locked, after
-    a payment's ledger entry, in its unit of work."""
+    a payment's ledger entry, in its unit of work. Only a penalty assessed on or after the day the
+    payment was received can be one (a basic penalty is assessed after due + grace): a payment
+    received today, the usual case, looks at no history."""
     reversal = ADJUSTMENTS.alias("reversal")
     penalties = uow.session.execute(
         sa.select(Adjustment, PenaltyRequest.kind, PenaltyRequest.assessed_on)
         .join(PenaltyRequest, PenaltyRequest.adjustment_id == Adjustment.adjustment_id)
         .where(Adjustment.account_id == account_id, Adjustment.kind == "late_penalty",
+               PenaltyRequest.assessed_on >= received_on,
                ~sa.exists().where(reversal.c.request_id == Adjustment.adjustment_id + "-reversal"))
         .order_by(Adjustment.adjustment_id)).all()
     if not penalties:

@@ -95,7 +95,7 @@ def post_payment(uow, request: dict) -> dict:
         "payment_id", "account_id", "amount", "received_on", "balance_after")})
     # adjustments builds on this module (locked_account, balances): imported here, not at the top
     from cis_billing.service_layer.adjustments import reverse_penalties_paid_on_time
-    reverse_penalties_paid_on_time(uow, account.account_id)  # after the payment: its own event, its own balance
+    reverse_penalties_paid_on_time(uow, account.account_id, payment["received_on"])  # its own event and balance
     uow.commit()
     return payment
 
