@@ -252,7 +252,7 @@ def reverse_penalties_paid_on_time(uow, account_id: str, received_on: date) -> l
 def _not_due_after_all(uow, penalty: Adjustment, kind: str, assessed_on, charges, credits) -> str | None:
     if kind == "basic":
         bill = uow.session.get(Bill, penalty.bill_id)
-        on_time_until = bill.due_on + timedelta(days=_grace_days(uow, [bill.bill_id]).get(bill.bill_id, 0))
+        on_time_until = _on_time_until(uow, bill)
         if settled_by(charges, credits, bill.bill_id, on_time_until):
             return f"bill {bill.bill_id} was paid by {on_time_until} (payments by the day received)"
         return None
